@@ -1,0 +1,39 @@
+# Braided: `make run` starts everything; `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test test-fast lint bench-screen bench-queue models clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# torch first, pinned: pip takes the local CPU build for exactly this version.
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/braided run
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+# Everything but the slow fault/load group.
+test-fast: install
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow"
+
+bench-screen: install
+	$(BIN)/python bench/screen.py
+
+models: install
+	$(BIN)/braided fetch-model
+
+clean:
+	rm -rf $(VENV) .braided test-artifacts

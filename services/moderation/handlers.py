@@ -1,0 +1,88 @@
+"""Moderation's use cases: filing screened stories, decisions, withdrawals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.moderation.auth import Moderator
+from services.moderation.screen import ScreenResult
+from shared.events import Event, new_event
+from shared.outbox import enqueue
+
+DECISIONS = ("approve", "reject")
+REASON_MAX = 500
+
+
+class Conflict(Exception):
+    """The item was already decided (or is gone)."""
+
+    def __init__(self, state: str | None) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reason: str | None
+    content_warnings: list[str]
+
+
+async def file_story(conn: asyncpg.Connection, event: Event, result: ScreenResult) -> None:
+    """Put a screened story in the queue and tell the author's receipt it is in review."""
+    d = event.data
+    if await conn.fetchval("SELECT true FROM withdrawn_stories WHERE story_id = $1", uuid.UUID(d["story_id"])):
+        return
+    inserted = await conn.fetchval(
+        "INSERT INTO queue_items (story_id, title, body, pen_name, tags, content_warnings, label, severity,"
+        " scores, passages, term_hits, model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (story_id) DO NOTHING RETURNING true",
+        uuid.UUID(d["story_id"]), d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
+        result.label, result.severity, result.scores, result.passages, result.term_hits, result.model)
+    if inserted:
+        await enqueue(conn, new_event("StoryScreened", story_id=d["story_id"], label=result.label))
+
+
+async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, decision: Decision) -> str:
+    """Record a final decision and its event in one transaction. Raises Conflict
+    when the item is not pending: exactly one of two racing moderators wins."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE queue_items SET state = $2, decided_at = now(), decided_by = $3, reason = $4,"
+            " content_warnings = (SELECT ARRAY(SELECT DISTINCT unnest(content_warnings || $5::text[])))"
+            " WHERE story_id = $1 AND state = 'pending'"
+            " RETURNING story_id, title, body, pen_name, tags, content_warnings",
+            story_id, "approved" if decision.decision == "approve" else "rejected", moderator.id,
+            decision.reason, decision.content_warnings)
+        if row is None:
+            state = await conn.fetchval("SELECT state FROM queue_items WHERE story_id = $1", story_id)
+            raise Conflict(state)
+        if decision.decision == "approve":
+            event = new_event(
+                "StoryApproved", story_id=str(row["story_id"]), title=row["title"], body=row["body"],
+                pen_name=row["pen_name"], tags=list(row["tags"]), content_warnings=list(row["content_warnings"]),
+                published_on=dt.datetime.now(dt.UTC).date().isoformat())
+        else:
+            event = new_event("StoryRejected", story_id=str(row["story_id"]),
+                              reason=decision.reason or "It did not fit the community guidelines.")
+        await enqueue(conn, event)
+        await conn.execute(
+            "INSERT INTO audit_log (moderator_id, action, story_id, detail) VALUES ($1, $2, $3, $4)",
+            moderator.id, f"story.{decision.decision}d", story_id,
+            {"reason": decision.reason, "content_warnings": decision.content_warnings})
+    return event.type
+
+
+async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
+    """The author withdrew: delete the story and every event copy we hold."""
+    story_id = uuid.UUID(event.data["story_id"])
+    await conn.execute("INSERT INTO withdrawn_stories (story_id) VALUES ($1) ON CONFLICT DO NOTHING", story_id)
+    await conn.execute("DELETE FROM queue_items WHERE story_id = $1", story_id)
+    await conn.execute("DELETE FROM outbox WHERE story_id = $1", story_id)
+
+
+HANDLERS = {"StoryWithdrawn": on_withdrawn}

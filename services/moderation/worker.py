@@ -1,0 +1,185 @@
+"""The screening worker: consumes stories.submitted, screens, files into the queue.
+
+Several workers can share the one durable consumer; each story is screened and
+filed once (the inbox and ON CONFLICT make a redelivery a no-op). Inference runs
+in a thread; while it runs, the messages get in-progress acks so JetStream does
+not redeliver them to another worker mid-inference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+import asyncpg
+
+from services.moderation.handlers import file_story
+from services.moderation.screen import ModelLoadError, ScreenModel, ScreenResult, compile_terms, screen_texts
+from shared import bus
+from shared.config import Settings
+from shared.events import BadEvent, decode
+from shared.runtime import open_runtime
+
+log = logging.getLogger("braided.worker")
+HERE = Path(__file__).parent
+DURABLE = "moderation-screen"
+ACK_WAIT = 60
+
+
+class ModelHolder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model: ScreenModel | None = None
+        self.state = "loading"
+        self.detail = ""
+        self.load_seconds: float | None = None
+
+    def load(self) -> None:
+        if not self.settings.screen_enabled:
+            self.state, self.detail = "disabled", "SCREEN_ENABLED=false"
+        else:
+            try:
+                self.model = ScreenModel.load(self.settings)
+                self.state, self.load_seconds = "loaded", self.model.load_seconds
+                log.info("screen model loaded", extra={"model": self.settings.detoxify_model,
+                                                       "seconds": round(self.load_seconds, 2)})
+                return
+            except ModelLoadError as e:
+                self.state, self.detail = "unavailable", str(e)
+            except Exception as e:  # anything else still must not stop stories being filed
+                self.state, self.detail = "unavailable", f"{type(e).__name__}: {str(e)[:200]}"
+        log.error("screen: no model loaded (%s); stories will be filed as `unscreened` for moderators",
+                  self.detail)
+
+
+async def _report(pool: asyncpg.Pool, worker_id: str, holder: ModelHolder) -> None:
+    with contextlib.suppress(asyncpg.PostgresError, OSError):
+        await pool.execute(
+            "INSERT INTO screen_workers (worker_id, model, state, detail, load_seconds, heartbeat_at)"
+            " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (worker_id) DO UPDATE SET model = $2,"
+            " state = $3, detail = $4, load_seconds = $5, heartbeat_at = now()",
+            worker_id, holder.settings.detoxify_model, holder.state, holder.detail, holder.load_seconds)
+
+
+async def _heartbeat(pool: asyncpg.Pool, worker_id: str, holder: ModelHolder) -> None:
+    while True:
+        await _report(pool, worker_id, holder)
+        await asyncio.sleep(5)
+
+
+async def _keep_alive(msgs: list) -> None:
+    while True:
+        await asyncio.sleep(ACK_WAIT / 3)
+        for m in msgs:
+            with contextlib.suppress(Exception):
+                await m.in_progress()
+
+
+def _story_text(data: dict) -> tuple[str, int]:
+    """Title and body screened as one text; returns it and where the body starts."""
+    return data["title"] + "\n\n" + data["body"], len(data["title"]) + 2
+
+
+def _split_offsets(result: ScreenResult, body_at: int) -> ScreenResult:
+    for item in result.passages + result.term_hits:
+        if item["start"] >= body_at:
+            item["field"], item["start"], item["end"] = "body", item["start"] - body_at, item["end"] - body_at
+        else:
+            item["field"] = "title"
+    return result
+
+
+class Worker:
+    def __init__(self, rt, holder: ModelHolder, batch: int = 8) -> None:
+        self.rt, self.holder, self.batch = rt, holder, batch
+        self.consumer = bus.Consumer(rt.js, rt.pool, DURABLE, "stories.submitted", {}, batch=batch,
+                                     ack_wait=ACK_WAIT)
+        self._terms: tuple[float, list] = (0.0, [])
+
+    async def terms(self) -> list:
+        # Word lists change rarely; re-read them at most every few seconds.
+        if time.monotonic() - self._terms[0] > 5:
+            rows = await self.rt.pool.fetch("SELECT term, kind FROM word_terms")
+            self._terms = (time.monotonic(), compile_terms([(r["term"], r["kind"]) for r in rows]))
+        return self._terms[1]
+
+    async def run_batch(self) -> int:
+        msgs = await self.consumer.fetch(self.batch, wait=1.0)
+        if not msgs:
+            return 0
+        todo = []
+        for m in msgs:
+            try:
+                todo.append((m, decode(m.data)))
+            except BadEvent:
+                await self.consumer.handle(m)  # parks it
+        seen = {str(r["event_id"]) for r in await self.rt.pool.fetch(
+            "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+            DURABLE, [e.id for _, e in todo])}
+        fresh = [(m, e) for m, e in todo if e.id not in seen]
+        for m, e in todo:
+            if e.id in seen:
+                await m.ack()
+        if not fresh:
+            return len(msgs)
+        texts = [_story_text(e.data) for _, e in fresh]
+        terms = await self.terms()
+        keep = asyncio.create_task(_keep_alive([m for m, _ in fresh]))
+        try:
+            results = await asyncio.to_thread(screen_texts, self.holder.model, [t for t, _ in texts], terms)
+        finally:
+            keep.cancel()
+        for (m, _), result, (_, body_at) in zip(fresh, results, texts, strict=True):
+            result = _split_offsets(result, body_at)
+
+            async def apply(conn, event, result=result):
+                await file_story(conn, event, result)
+
+            await self.consumer.handle(m, apply=apply)
+        self.rt.wake_relay()
+        return len(msgs)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_batch()
+            except asyncio.CancelledError:
+                raise
+            except bus.NATS_DOWN as e:
+                log.warning("worker: nats unavailable (%s)", type(e).__name__)
+                await asyncio.sleep(0.5)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("worker: database unavailable (%s)", type(e).__name__)
+                await asyncio.sleep(1)
+
+
+def configure_torch(settings: Settings) -> None:
+    with contextlib.suppress(ImportError):
+        import torch
+
+        # Each worker process gets its share of the cores; oversubscribing
+        # threads across processes makes every one of them slower.
+        threads = max(1, (os.cpu_count() or 1) // max(1, settings.screen_workers))
+        torch.set_num_threads(threads)
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    holder = ModelHolder(settings)
+    configure_torch(settings)
+    async with open_runtime(settings, "moderation", HERE, pool_size=4) as rt:
+        beat = asyncio.create_task(_heartbeat(rt.pool, worker_id, holder))
+        await asyncio.to_thread(holder.load)
+        await _report(rt.pool, worker_id, holder)  # /healthz tells the outcome at once
+        try:
+            await Worker(rt, holder).run()
+        finally:
+            beat.cancel()
+            with contextlib.suppress(Exception):
+                await rt.pool.execute("DELETE FROM screen_workers WHERE worker_id = $1", worker_id)

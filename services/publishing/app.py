@@ -1,0 +1,210 @@
+"""Publishing service: the public feed, story pages, Atom, JSON API and reports."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from services.publishing import feed
+from services.publishing.handlers import HANDLERS
+from shared import bus
+from shared.config import Settings
+from shared.events import new_event
+from shared.outbox import enqueue
+from shared.ratelimit import RateLimiter
+from shared.runtime import Runtime, lifespan
+from shared.text import clean_for_display
+from shared.web import (
+    BodyLimit,
+    SecurityHeaders,
+    csrf_ok,
+    csrf_token,
+    exception_handlers,
+    health_response,
+    metrics,
+    set_csrf_cookie,
+    static_files,
+    templates,
+)
+
+HERE = Path(__file__).parent
+TEMPLATES = templates(HERE)
+REPORT_REASON_MAX = 1000
+
+
+def _rt(request: Request) -> Runtime:
+    return request.state.rt
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+          form: bool = False) -> Response:
+    if form:
+        context = {"csrf": csrf_token(request)} | context
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    if form:
+        response.headers["Cache-Control"] = "no-store"
+        set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
+    return response
+
+
+def _query(request: Request) -> tuple[str | None, str | None, str | None]:
+    p = request.query_params
+    return p.get("cursor") or None, p.get("tag") or None, (p.get("q") or "").strip() or None
+
+
+async def index(request: Request) -> Response:
+    cursor, tag, q = _query(request)
+    try:
+        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q)
+    except feed.BadQuery as e:
+        return _page(request, "feed.html", {"stories": [], "next": None, "q": q, "tag": tag, "error": str(e)},
+                     status_code=400)
+    return _page(request, "feed.html", {"stories": stories, "next": next_cursor, "q": q, "tag": tag})
+
+
+async def tag_page(request: Request) -> Response:
+    tag = request.path_params["tag"]
+    cursor = request.query_params.get("cursor") or None
+    try:
+        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag)
+    except feed.BadQuery as e:
+        return _page(request, "feed.html", {"stories": [], "next": None, "tag": tag, "error": str(e)}, 400)
+    return _page(request, "feed.html", {"stories": stories, "next": next_cursor, "tag": tag, "q": None})
+
+
+def _story_uuid(request: Request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.path_params["id"])
+    except ValueError:
+        return None
+
+
+async def story_page(request: Request) -> Response:
+    sid = _story_uuid(request)
+    row, gone = (None, None) if sid is None else await feed.get_story(_rt(request).pool, sid)
+    if row is None:
+        status = 410 if gone else 404
+        return _page(request, "gone.html", {"gone": gone}, status_code=status)
+    return _page(request, "story.html", {"story": row})
+
+
+async def atom(request: Request) -> Response:
+    tag = request.query_params.get("tag") or None
+    stories, _ = await feed.list_stories(_rt(request).pool, tag=tag, limit=50)
+    base = str(request.base_url).rstrip("/")
+    body = TEMPLATES.get_template("feed.atom").render(stories=stories, base=base, tag=tag)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+async def api_stories(request: Request) -> Response:
+    cursor, tag, q = _query(request)
+    try:
+        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q)
+    except feed.BadQuery as e:
+        return JSONResponse({"errors": {"query": str(e)}}, status_code=422)
+    return JSONResponse({"items": [feed.story_json(r) for r in stories], "next": next_cursor})
+
+
+async def api_story(request: Request) -> Response:
+    sid = _story_uuid(request)
+    row, gone = (None, None) if sid is None else await feed.get_story(_rt(request).pool, sid)
+    if row is None:
+        return JSONResponse({"error": "This story is no longer available." if gone else "No such story."},
+                            status_code=410 if gone else 404)
+    return JSONResponse(feed.story_json(row))
+
+
+async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str]:
+    if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
+        return 404, "No such story."
+    if not isinstance(reason, str) or not clean_for_display(reason).strip():
+        return 422, "Tell the moderators what is wrong with this story."
+    reason = clean_for_display(reason).strip()
+    if len(reason) > REPORT_REASON_MAX:
+        return 422, f"Keep the reason to {REPORT_REASON_MAX} characters."
+    limiter: RateLimiter | None = _rt(request).extra.get("limiter")
+    if limiter is not None and request.client is not None:
+        verdict = await limiter.hit(request.client.host)
+        if not verdict.allowed:
+            return 429, "You have sent several reports in a short time. Please try again later."
+    async with _rt(request).pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, new_event("StoryReported", story_id=str(sid), report_id=str(uuid.uuid4()),
+                                      reason=reason))
+    _rt(request).wake_relay()
+    return 202, "Thank you. A moderator will look at this story."
+
+
+async def api_report(request: Request) -> Response:
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        return JSONResponse({"errors": {"reason": "Send {\"reason\": …} as JSON."}}, status_code=422)
+    status, message = await _report(request, _story_uuid(request),
+                                    data.get("reason") if isinstance(data, dict) else None)
+    if status == 202:
+        return JSONResponse({"status": "received", "message": message}, status_code=202)
+    return JSONResponse({"errors": {"reason": message}}, status_code=status)
+
+
+async def report_page(request: Request) -> Response:
+    sid = _story_uuid(request)
+    row, gone = (None, None) if sid is None else await feed.get_story(_rt(request).pool, sid)
+    if row is None:
+        return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
+    return _page(request, "report.html", {"story": row, "error": None}, form=True)
+
+
+async def report_form(request: Request) -> Response:
+    sid = _story_uuid(request)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf")):
+        status, message = 400, "The form expired; please try again."
+    else:
+        status, message = await _report(request, sid, form.get("reason"))
+    row = (await feed.get_story(_rt(request).pool, sid))[0] if sid else None
+    if row is None:
+        return _page(request, "gone.html", {"gone": None}, status_code=404)
+    return _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
+                                          "done": message if status == 202 else None},
+                 status_code=status, form=True)
+
+
+async def healthz(request: Request) -> Response:
+    rt = _rt(request)
+    return await health_response(rt.pool, rt.nc, {"service": "publishing"})
+
+
+def _consumers(rt: Runtime) -> list[bus.Consumer]:
+    rt.extra["limiter"] = RateLimiter(rt.js, "report", 10, 3600)
+    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/tags/{tag}", tag_page),
+            Route("/stories/{id}", story_page),
+            Route("/stories/{id}/report", report_page),
+            Route("/stories/{id}/report", report_form, methods=["POST"]),
+            Route("/feed.atom", atom),
+            Route("/api/stories", api_stories),
+            Route("/api/stories/{id}", api_story),
+            Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/metrics", metrics),
+            Mount("/static", static_files(), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan("publishing", HERE, settings=settings, consumers=_consumers),
+    )

@@ -1,0 +1,45 @@
+"""Publishing's read model, fed by events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+
+from shared.events import Event
+
+
+async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
+    d = event.data
+    story_id = uuid.UUID(d["story_id"])
+    if await conn.fetchval("SELECT true FROM gone_stories WHERE story_id = $1", story_id):
+        return
+    await conn.execute(
+        "INSERT INTO stories (story_id, title, body, pen_name, tags, content_warnings, published_on)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (story_id) DO NOTHING",
+        story_id, d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
+        dt.date.fromisoformat(d["published_on"]))
+
+
+async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
+    sid = uuid.UUID(story_id)
+    await conn.execute("DELETE FROM stories WHERE story_id = $1", sid)
+    await conn.execute("DELETE FROM outbox WHERE story_id = $1", sid)
+    await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
+                       " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
+
+
+async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
+    await _gone(conn, event.data["story_id"], "withdrawn")
+
+
+async def on_unpublished(conn: asyncpg.Connection, event: Event) -> None:
+    await _gone(conn, event.data["story_id"], "unpublished")
+
+
+HANDLERS = {
+    "StoryApproved": on_approved,
+    "StoryWithdrawn": on_withdrawn,
+    "StoryUnpublished": on_unpublished,
+}

@@ -1,0 +1,109 @@
+"""Submission's use cases, called by thin routes and by the event consumer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+import asyncpg
+
+from services.submission import receipts
+from services.submission.validation import StoryInput
+from shared.events import Event, new_event
+from shared.outbox import enqueue
+
+
+async def submit_story(pool: asyncpg.Pool, story: StoryInput) -> str:
+    """Store the story and its StorySubmitted event in one transaction; return the
+    receipt code (the only time it exists in clear)."""
+    story_id = str(uuid.uuid4())
+    code = receipts.new_code()
+    code_hash = await receipts.hash_code(code)
+    event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, pen_name, tags,"
+            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            story_id, receipts.lookup_key(code), code_hash, story.title, story.body, story.pen_name,
+            story.tags, story.content_warnings)
+        await enqueue(conn, event)
+    return code
+
+
+async def find_by_receipt(pool: asyncpg.Pool, raw_code: object) -> asyncpg.Record | None:
+    """The story a receipt belongs to, or None; every wrong code costs the same."""
+    code = receipts.normalise(raw_code) if isinstance(raw_code, str) else None
+    if code is None:
+        return None
+    row = await pool.fetchrow(
+        "SELECT story_id, receipt_hash, status, reason FROM stories WHERE receipt_lookup = $1",
+        receipts.lookup_key(code))
+    if row is None:
+        # Spend the same time as a real check so timing does not reveal which
+        # lookup keys exist.
+        await receipts.verify(_DUMMY_HASH, code)
+        return None
+    return row if await receipts.verify(row["receipt_hash"], code) else None
+
+
+_DUMMY_HASH = receipts._HASHER.hash("BR-00000-00000-00000-00000")
+
+
+async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
+    """Delete the story's content here, keep a tombstone so the receipt still
+    answers `withdrawn`, and tell the other services to delete their copies."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.fetchval("SELECT status FROM stories WHERE story_id = $1 FOR UPDATE", story_id)
+        if status is None or status == "withdrawn":
+            return False
+        await conn.execute(
+            "UPDATE stories SET status = 'withdrawn', title = NULL, body = NULL, pen_name = NULL,"
+            " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date"
+            " WHERE story_id = $1", story_id)
+        # Events already sent still hold the text in our outbox: delete them too.
+        await conn.execute("DELETE FROM outbox WHERE story_id = $1", story_id)
+        await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))
+    return True
+
+
+# --- Event handlers: the receipt follows the story's life ----------------------------
+
+_RANK = {"received": 0, "in_review": 1, "published": 2, "rejected": 2, "withdrawn": 3}
+
+
+async def _set_status(conn: asyncpg.Connection, story_id: str, status: str, reason: str | None = None) -> None:
+    current = await conn.fetchval("SELECT status FROM stories WHERE story_id = $1 FOR UPDATE",
+                                  uuid.UUID(story_id))
+    if current is None or current == "withdrawn":
+        return
+    # Never move backwards (an out-of-order in_review after a decision), except a
+    # takedown, which turns `published` into `rejected`.
+    if _RANK[status] < _RANK[current] or (status == current == "rejected"):
+        return
+    await conn.execute(
+        "UPDATE stories SET status = $2, reason = COALESCE($3, reason), status_changed_on = current_date"
+        " WHERE story_id = $1", uuid.UUID(story_id), status, reason)
+
+
+async def on_screened(conn: asyncpg.Connection, event: Event) -> None:
+    await _set_status(conn, event.data["story_id"], "in_review")
+
+
+async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
+    await _set_status(conn, event.data["story_id"], "published")
+
+
+async def on_rejected(conn: asyncpg.Connection, event: Event) -> None:
+    await _set_status(conn, event.data["story_id"], "rejected", event.data["reason"])
+
+
+async def on_unpublished(conn: asyncpg.Connection, event: Event) -> None:
+    await _set_status(conn, event.data["story_id"], "rejected", event.data["reason"])
+
+
+HANDLERS = {
+    "StoryScreened": on_screened,
+    "StoryApproved": on_approved,
+    "StoryRejected": on_rejected,
+    "StoryUnpublished": on_unpublished,
+}

@@ -1,0 +1,57 @@
+"""Receipt codes: shown to the author once, stored only as an argon2id hash.
+
+A code looks like `BR-7K2QM-XJ4TR-9PD3W-HC6NE`. The first two groups (50 bits)
+are a lookup key stored as-is; the whole code (100 random bits) is verified
+against the slow hash, so a leaked table cannot be turned back into codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)  # OWASP's argon2id minimum
+_SHAPE = re.compile(r"^BR-([0-9A-Z]{5})-([0-9A-Z]{5})-([0-9A-Z]{5})-([0-9A-Z]{5})$")
+
+
+def new_code() -> str:
+    groups = ["".join(secrets.choice(_ALPHABET) for _ in range(5)) for _ in range(4)]
+    return "BR-" + "-".join(groups)
+
+
+def normalise(code: str) -> str | None:
+    """Accept what a person might type (spaces, lower case, O for 0); None if it
+    cannot be a code."""
+    if not isinstance(code, str) or len(code) > 64:
+        return None
+    c = code.strip().upper().replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
+    if not c.startswith("BR-") and len(c) == 20:
+        c = "BR-" + "-".join(c[i:i + 5] for i in range(0, 20, 5))
+    if c.startswith("BR") and not c.startswith("BR-"):
+        c = "BR-" + c[2:]
+    m = _SHAPE.match(c)
+    if not m or any(ch not in _ALPHABET for ch in "".join(m.groups())):
+        return None
+    return c
+
+
+def lookup_key(code: str) -> str:
+    return code[3:14]
+
+
+async def hash_code(code: str) -> str:
+    return await asyncio.to_thread(_HASHER.hash, code)
+
+
+async def verify(stored_hash: str, code: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _HASHER.verify(stored_hash, code)
+        except (VerificationError, InvalidHashError):
+            return False
+    return await asyncio.to_thread(_verify)

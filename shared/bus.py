@@ -1,0 +1,174 @@
+"""NATS JetStream: connection, the one stream, publishing and durable pull consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from prometheus_client import Counter
+
+from shared.events import STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
+
+log = logging.getLogger("braided.bus")
+
+EVENTS_HANDLED = Counter("braided_events_handled_total", "Events consumed", ["consumer", "type", "outcome"])
+
+# Failures that mean "NATS is not answering right now"; nats-py 2.16 raises
+# NoStreamResponseError (not NoRespondersError) when nothing answers a publish.
+NATS_DOWN = (nats.errors.Error, asyncio.TimeoutError, OSError)
+
+
+async def connect(url: str, name: str) -> NATS:
+    async def _disconnected() -> None:
+        log.warning("nats disconnected", extra={"client": name})
+
+    async def _reconnected() -> None:
+        log.info("nats reconnected", extra={"client": name})
+
+    async def _error(e: Exception) -> None:
+        log.warning("nats error: %s", e, extra={"client": name})
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,  # keep trying forever: the outbox holds what waits
+        reconnect_time_wait=0.5,
+        disconnected_cb=_disconnected,
+        reconnected_cb=_reconnected,
+        error_cb=_error,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: int = 14) -> None:
+    config = StreamConfig(
+        name=STREAM,
+        subjects=STREAM_SUBJECTS,
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=120,
+        max_age=max_age_days * 86400,
+    )
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+async def publish(js: JetStreamContext, event: Event) -> bool:
+    """Publish with the event id as Nats-Msg-Id. Returns True if the server
+    already had it (a duplicate inside the window)."""
+    ack = await js.publish(event.subject, event.to_json(), stream=STREAM, headers={"Nats-Msg-Id": event.id},
+                           timeout=5)
+    return bool(ack.duplicate)
+
+
+Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+
+
+class Consumer:
+    """A durable pull consumer feeding one service's handler table.
+
+    Each message is handled inside one database transaction that also records the
+    event id (the inbox), and acked only after that transaction commits. An event
+    already in the inbox is acked without running the handler again. A message that
+    fails `max_deliver` times is parked in `parked_messages` and acked.
+    """
+
+    def __init__(self, js: JetStreamContext, pool: asyncpg.Pool, durable: str, subject: str,
+                 handlers: dict[str, Handler], *, batch: int = 20, ack_wait: float = 30,
+                 max_deliver: int = 5) -> None:
+        self.js, self.pool, self.durable, self.subject = js, pool, durable, subject
+        self.handlers, self.batch, self.ack_wait, self.max_deliver = handlers, batch, ack_wait, max_deliver
+        self._sub: JetStreamContext.PullSubscription | None = None
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        while True:
+            try:
+                return await self.js.pull_subscribe(
+                    self.subject, durable=self.durable, stream=STREAM,
+                    config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait,
+                                          max_deliver=-1),
+                )
+            except NATS_DOWN as e:
+                log.warning("consumer %s: cannot subscribe yet (%s); retrying", self.durable, type(e).__name__)
+                await asyncio.sleep(1)
+
+    async def fetch(self, n: int | None = None, wait: float = 1.0) -> list:
+        if self._sub is None:
+            self._sub = await self._subscribe()
+        try:
+            return await self._sub.fetch(n or self.batch, timeout=wait)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            return []
+
+    async def run(self) -> None:
+        while True:
+            try:
+                for msg in await self.fetch():
+                    await self.handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except NATS_DOWN as e:
+                log.warning("consumer %s: nats unavailable (%s)", self.durable, type(e).__name__)
+                await asyncio.sleep(0.5)
+            except Exception:
+                log.exception("consumer %s: unexpected error", self.durable)
+                await asyncio.sleep(1)
+
+    async def handle(self, msg, apply: Handler | None = None) -> None:
+        """Run one message through the inbox and its handler, then ack."""
+        try:
+            event = decode(msg.data)
+        except BadEvent as e:
+            await self._park(msg, str(e))
+            return
+        handler = apply or self.handlers.get(event.type)
+        if handler is None:
+            await msg.ack()  # not for us
+            return
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                fresh = await conn.fetchval(
+                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING RETURNING true", self.durable, event.id)
+                if fresh:
+                    await handler(conn, event)
+            EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
+        except (TimeoutError, asyncpg.PostgresError, OSError) as e:
+            # Database trouble: leave the message to be redelivered.
+            log.warning("consumer %s: database unavailable (%s); will retry", self.durable, type(e).__name__)
+            await self._nak_or_park(msg, repr(e))
+            return
+        except Exception as e:
+            log.exception("consumer %s: handler failed for %s", self.durable, event.type)
+            await self._nak_or_park(msg, repr(e))
+            return
+        await msg.ack()
+
+    async def _nak_or_park(self, msg, error: str) -> None:
+        if msg.metadata.num_delivered >= self.max_deliver:
+            await self._park(msg, error)
+        else:
+            await msg.nak(delay=min(2 ** msg.metadata.num_delivered, 30))
+
+    async def _park(self, msg, error: str) -> None:
+        try:
+            await self.pool.execute(
+                "INSERT INTO parked_messages (consumer, subject, payload, error, deliveries)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                self.durable, msg.subject, msg.data.decode("utf-8", "replace"), error[:2000],
+                msg.metadata.num_delivered)
+        except (asyncpg.PostgresError, OSError):
+            await msg.nak(delay=5)  # cannot park without the database; try again later
+            return
+        EVENTS_HANDLED.labels(self.durable, "unknown", "parked").inc()
+        log.error("consumer %s: parked a message on %s: %s", self.durable, msg.subject, error[:200])
+        await msg.ack()

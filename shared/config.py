@@ -1,0 +1,166 @@
+"""Settings: every environment variable Braided reads, parsed once.
+
+Each setting has a name, a default and help text; `tests/shared/test_config.py`
+fails when one is missing from the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "./.braided", "Where embedded PostgreSQL, NATS, model caches and the session key live."),
+    Setting("DATABASE_URL", None, "PostgreSQL to use. Unset: an embedded server under DATA_DIR is started."),
+    Setting("NATS_URL", None, "NATS (JetStream enabled) to use. Unset: an embedded nats-server is started."),
+    Setting("HOST", "127.0.0.1", "Address the web services listen on."),
+    Setting("SUBMISSION_PORT", "8001", "Port of the submission service (public story form and API)."),
+    Setting("MODERATION_PORT", "8002", "Port of the moderation service (moderators only)."),
+    Setting("PUBLISHING_PORT", "8003", "Port of the publishing service (public feed)."),
+    Setting("DETOXIFY_MODEL", "unbiased", "Detoxify model: original, unbiased, multilingual, original-small, "
+            "unbiased-small. `original` scores identity words as toxic, hence the default."),
+    Setting("DETOXIFY_CHECKPOINT", None, "A local checkpoint in Detoxify's format; skips the download."),
+    Setting("DETOXIFY_HF_CONFIG", None, "A local folder with the model's Hugging Face config and tokenizer; "
+            "with DETOXIFY_CHECKPOINT the screen loads fully offline."),
+    Setting("SCREEN_ENABLED", "true", "`false` skips loading a model: every story is filed `unscreened`."),
+    Setting("SCREEN_WORKERS", "1", "How many screening worker processes `make run` starts."),
+    Setting("SUBMISSION_RATE_LIMIT", "10/hour", "Per-client submission limit (N/second|minute|hour|day); "
+            "`off` disables it."),
+    Setting("SESSION_SECRET", None, "Key that signs moderator session and CSRF cookies. Unset: a random key "
+            "is generated once and kept in DATA_DIR/session_secret (mode 0600)."),
+    Setting("COOKIE_SECURE", "auto", "Mark cookies Secure: `auto` (when the request came over HTTPS), "
+            "`true` or `false`."),
+    Setting("STREAM_REPLICAS", "1", "Replicas of the JetStream stream (1 locally, 3 in a cluster)."),
+    Setting("STREAM_MAX_AGE_DAYS", "14", "How long JetStream keeps events (story text included)."),
+    Setting("MAX_BODY_BYTES", "262144", "Largest request body accepted; larger ones get 413."),
+    Setting("LOG_LEVEL", "INFO", "Log level of every service (logs never hold client addresses)."),
+)
+
+_DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+class ConfigError(ValueError):
+    """A setting has a value Braided cannot use; the message names it."""
+
+
+def _get(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value == "":
+        return _DEFAULTS[name]
+    return value
+
+
+def _int(env: dict[str, str], name: str) -> int:
+    raw = _get(env, name)
+    try:
+        return int(raw or "")
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = (_get(env, name) or "").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse_rate(raw: str) -> tuple[int, int] | None:
+    """`10/hour` → (10, 3600); `off` → None."""
+    if raw.strip().lower() == "off":
+        return None
+    m = _RATE.match(raw.lower())
+    if not m or int(m.group(1)) < 1:
+        raise ConfigError(f"SUBMISSION_RATE_LIMIT must look like 10/hour or be off, got {raw!r}")
+    return int(m.group(1)), _PERIODS[m.group(2)]
+
+
+DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None
+    nats_url: str | None
+    host: str
+    submission_port: int
+    moderation_port: int
+    publishing_port: int
+    detoxify_model: str
+    detoxify_checkpoint: str | None
+    detoxify_hf_config: str | None
+    screen_enabled: bool
+    screen_workers: int
+    submission_rate_limit: tuple[int, int] | None
+    session_secret: str | None
+    cookie_secure: str
+    stream_replicas: int
+    stream_max_age_days: int
+    max_body_bytes: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        model = _get(env, "DETOXIFY_MODEL") or "unbiased"
+        if model not in DETOXIFY_MODELS:
+            raise ConfigError(f"DETOXIFY_MODEL must be one of {', '.join(DETOXIFY_MODELS)}, got {model!r}")
+        secure = (_get(env, "COOKIE_SECURE") or "auto").lower()
+        if secure not in ("auto", "true", "false"):
+            raise ConfigError(f"COOKIE_SECURE must be auto, true or false, got {secure!r}")
+        return cls(
+            data_dir=Path(_get(env, "DATA_DIR") or ".braided").absolute(),
+            database_url=_get(env, "DATABASE_URL"),
+            nats_url=_get(env, "NATS_URL"),
+            host=_get(env, "HOST") or "127.0.0.1",
+            submission_port=_int(env, "SUBMISSION_PORT"),
+            moderation_port=_int(env, "MODERATION_PORT"),
+            publishing_port=_int(env, "PUBLISHING_PORT"),
+            detoxify_model=model,
+            detoxify_checkpoint=_get(env, "DETOXIFY_CHECKPOINT"),
+            detoxify_hf_config=_get(env, "DETOXIFY_HF_CONFIG"),
+            screen_enabled=_bool(env, "SCREEN_ENABLED"),
+            screen_workers=_int(env, "SCREEN_WORKERS"),
+            submission_rate_limit=parse_rate(_get(env, "SUBMISSION_RATE_LIMIT") or "off"),
+            session_secret=_get(env, "SESSION_SECRET"),
+            cookie_secure=secure,
+            stream_replicas=_int(env, "STREAM_REPLICAS"),
+            stream_max_age_days=_int(env, "STREAM_MAX_AGE_DAYS"),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES"),
+            log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def secret(self) -> str:
+        """The session key: configured, or generated once per DATA_DIR."""
+        if self.session_secret:
+            return self.session_secret
+        path = self.data_dir / "session_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process won the race; use its key
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(os.urandom(32).hex())
+        return path.read_text().strip()
+
+
+assert {f.name.upper() for f in fields(Settings)} == set(_DEFAULTS), "Settings and SETTINGS disagree"

@@ -1,0 +1,73 @@
+"""PostgreSQL helpers: one pool per service pinned to its own schema, and migrations."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger("braided.db")
+
+COMMON_SQL = Path(__file__).parent / "sql"
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    # JSON columns come back as Python objects, not strings.
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose search_path is the service's own schema, so its SQL cannot
+    reach another service's tables by accident."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": f"braided-{schema}"},
+        init=init_connection,
+        # A PostgreSQL outage should fail requests quickly (503), not hang them.
+        timeout=5,
+        command_timeout=30,
+    )
+
+
+def migration_files(service_dir: Path) -> list[Path]:
+    """The shared messaging tables (000_*) first, then the service's own, by name."""
+    files = sorted(COMMON_SQL.glob("*.sql")) + sorted((service_dir / "migrations").glob("*.sql"))
+    names = [f.name for f in files]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"duplicate migration names in {service_dir}")
+    return files
+
+
+async def migrate(dsn: str, schema: str, files: list[Path]) -> list[str]:
+    """Apply unapplied migrations in order, under an advisory lock so that replicas
+    starting together do not race. Returns the names applied."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"braided-migrate:{schema}")
+        try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            await conn.execute(f'SET search_path TO "{schema}"')
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for f in files:
+                if f.name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(f.read_text())
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", f.name)
+                applied.append(f.name)
+                log.info("migrated", extra={"schema": schema, "migration": f.name})
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"braided-migrate:{schema}")
+    finally:
+        await conn.close()
+    return applied

@@ -1,0 +1,110 @@
+"""Integration events: versioned JSON envelopes, defined once for every service.
+
+An envelope is `{"id", "type", "version", "occurred_on", "data"}`. The id is also
+sent as `Nats-Msg-Id`, so JetStream drops a re-publish inside its duplicate window,
+and consumers record it so a redelivery changes nothing.
+
+Envelopes carry no client information, and only a day (never a time) so that an
+event cannot be matched to a request in some other record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+STREAM = "STORIES"
+STREAM_SUBJECTS = ["stories.>"]
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    subject: str
+    version: int
+    fields: dict[str, type | tuple[type, ...]]
+
+
+_STORY = {
+    "story_id": str,
+    "title": str,
+    "body": str,
+    "pen_name": (str, type(None)),
+    "tags": list,
+    "content_warnings": list,
+}
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        EventType("StorySubmitted", "stories.submitted", 1, _STORY),
+        EventType("StoryScreened", "stories.screened", 1, {"story_id": str, "label": str}),
+        EventType("StoryApproved", "stories.approved", 1, _STORY | {"published_on": str}),
+        EventType("StoryRejected", "stories.rejected", 1, {"story_id": str, "reason": str}),
+        EventType("StoryWithdrawn", "stories.withdrawn", 1, {"story_id": str}),
+        EventType("StoryUnpublished", "stories.unpublished", 1, {"story_id": str, "reason": str}),
+        EventType("StoryReported", "stories.reported", 1, {"story_id": str, "report_id": str, "reason": str}),
+    )
+}
+SUBJECT_TO_TYPE = {t.subject: t for t in EVENT_TYPES.values()}
+
+
+class BadEvent(ValueError):
+    """An envelope that does not match its schema; parked, never half-applied."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    version: int
+    occurred_on: str
+    data: dict[str, Any]
+
+    @property
+    def subject(self) -> str:
+        return EVENT_TYPES[self.type].subject
+
+    @property
+    def story_id(self) -> str | None:
+        return self.data.get("story_id")
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {"id": self.id, "type": self.type, "version": self.version,
+             "occurred_on": self.occurred_on, "data": self.data},
+            ensure_ascii=False, separators=(",", ":"),
+        ).encode()
+
+
+def _check(etype: EventType, data: dict[str, Any]) -> None:
+    missing = [k for k in etype.fields if k not in data]
+    if missing:
+        raise BadEvent(f"{etype.name}: missing {', '.join(missing)}")
+    for k, want in etype.fields.items():
+        if not isinstance(data[k], want):
+            raise BadEvent(f"{etype.name}.{k}: wrong type {type(data[k]).__name__}")
+
+
+def new_event(type_name: str, **data: Any) -> Event:
+    etype = EVENT_TYPES[type_name]
+    _check(etype, data)
+    return Event(str(uuid.uuid4()), etype.name, etype.version, dt.datetime.now(dt.UTC).date().isoformat(), data)
+
+
+def decode(raw: bytes) -> Event:
+    try:
+        doc = json.loads(raw)
+        etype = EVENT_TYPES[doc["type"]]
+        if doc["version"] != etype.version:
+            raise BadEvent(f"{etype.name}: unsupported version {doc['version']}")
+        uuid.UUID(doc["id"])
+        _check(etype, doc["data"])
+        return Event(doc["id"], etype.name, doc["version"], doc["occurred_on"], doc["data"])
+    except BadEvent:
+        raise
+    except (ValueError, KeyError, TypeError) as e:
+        raise BadEvent(f"undecodable event: {e!r}") from None

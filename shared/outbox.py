@@ -1,0 +1,81 @@
+"""Transactional outbox: `enqueue` inside the business transaction, `Relay` publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import asyncpg
+from nats.js import JetStreamContext
+from prometheus_client import Counter, Gauge
+
+from shared.bus import NATS_DOWN, publish
+from shared.events import Event, decode
+
+log = logging.getLogger("braided.outbox")
+
+RELAYED = Counter("braided_outbox_relayed_total", "Outbox events published", ["schema"])
+PENDING = Gauge("braided_outbox_pending", "Outbox events waiting to be published", ["schema"])
+
+
+async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
+    """Write `event` to the outbox; call inside the transaction of the change it describes."""
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, story_id) VALUES ($1, $2, $3, $4)",
+        event.id, event.subject, json.loads(event.to_json()), event.story_id,
+    )
+
+
+class Relay:
+    """Publishes unpublished outbox rows, oldest first, and marks them sent.
+
+    Rows are claimed with FOR UPDATE SKIP LOCKED so replicas can share an outbox.
+    If the process dies after publishing but before marking, the row is published
+    again and JetStream drops it by Nats-Msg-Id (or the consumer's inbox does).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, schema: str, interval: float = 0.2) -> None:
+        self.pool, self.js, self.schema, self.interval = pool, js, schema, interval
+        self.wake = asyncio.Event()
+
+    async def run_once(self, limit: int = 100) -> int:
+        sent = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT event_id, payload FROM outbox WHERE published_at IS NULL"
+                " ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+            for row in rows:
+                event = decode(json.dumps(row["payload"]).encode())
+                await publish(self.js, event)
+                await conn.execute("UPDATE outbox SET published_at = now() WHERE event_id = $1", row["event_id"])
+                sent += 1
+        if sent:
+            RELAYED.labels(self.schema).inc(sent)
+        return sent
+
+    async def run(self) -> None:
+        backoff = self.interval
+        while True:
+            try:
+                while await self.run_once() > 0:
+                    pass
+                PENDING.labels(self.schema).set(
+                    await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                backoff = self.interval
+            except asyncio.CancelledError:
+                raise
+            except NATS_DOWN as e:
+                log.warning("relay %s: nats unavailable (%s); will retry", self.schema, type(e).__name__)
+                backoff = min(backoff * 2, 2.0)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("relay %s: database unavailable (%s); will retry", self.schema, type(e).__name__)
+                backoff = min(backoff * 2, 2.0)
+            except Exception:
+                log.exception("relay %s: unexpected error", self.schema)
+                backoff = 2.0
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), backoff)
+            except TimeoutError:
+                pass

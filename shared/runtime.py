@@ -1,0 +1,112 @@
+"""What a running service holds: settings, its pool, NATS, relay and consumers.
+
+`lifespan(...)` builds the Starlette lifespan for a service: migrate under an
+advisory lock, open the pool and NATS, ensure the stream, start the outbox relay
+and the service's consumers, and yield them as `request.state.rt`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from shared import bus
+from shared.config import Settings
+from shared.db import create_pool, migrate, migration_files
+from shared.outbox import Relay
+
+log = logging.getLogger("braided.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    schema: str
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+    relay: Relay | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake.set()
+
+
+async def _connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
+    for i in range(attempts):
+        try:
+            return await bus.connect(url, name)
+        except Exception as e:  # nats-py raises several types when nothing listens yet
+            if i == attempts - 1:
+                raise
+            log.warning("waiting for nats (%s)", type(e).__name__)
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+async def _ensure_stream(js: JetStreamContext, settings: Settings) -> None:
+    for i in range(60):
+        try:
+            await bus.ensure_stream(js, settings.stream_replicas, settings.stream_max_age_days)
+            return
+        except bus.NATS_DOWN as e:
+            if i == 59:
+                raise
+            log.warning("waiting for jetstream (%s)", type(e).__name__)
+            await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, with_relay: bool = True,
+                       consumers: Callable[[Runtime], list[bus.Consumer]] = lambda rt: [],
+                       pool_size: int = 10) -> AsyncIterator[Runtime]:
+    if not settings.database_url or not settings.nats_url:
+        raise RuntimeError("DATABASE_URL and NATS_URL must be set (`braided run` sets them for its services)")
+    await migrate(settings.database_url, schema, migration_files(service_dir))
+    pool = await create_pool(settings.database_url, schema, max_size=pool_size)
+    nc = await _connect_nats(settings.nats_url, f"braided-{schema}")
+    js = nc.jetstream()
+    await _ensure_stream(js, settings)
+    rt = Runtime(settings=settings, schema=schema, pool=pool, nc=nc, js=js)
+    if with_relay:
+        rt.relay = Relay(pool, js, schema)
+        rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{schema}-relay"))
+    for consumer in consumers(rt):
+        rt.tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
+    try:
+        yield rt
+    finally:
+        for t in rt.tasks:
+            t.cancel()
+        await asyncio.gather(*rt.tasks, return_exceptions=True)
+        # Close, not drain: the consumers are already stopped and ack as they go,
+        # and draining a pull subscription waits on a queue nobody reads any more.
+        with contextlib.suppress(Exception):
+            await nc.close()
+        try:
+            await asyncio.wait_for(pool.close(), 5)
+        except (TimeoutError, OSError):
+            pool.terminate()
+
+
+def lifespan(schema: str, service_dir: Path, *, settings: Settings | None = None, **kw: Any):
+    """A Starlette lifespan for a service (state: `rt`)."""
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        s = settings or Settings.from_env()
+        async with open_runtime(s, schema, service_dir, **kw) as rt:
+            yield {"rt": rt}
+
+    return _lifespan
