@@ -106,7 +106,7 @@ class Consumer:
             self._sub = await self._subscribe()
         try:
             return await self._sub.fetch(n or self.batch, timeout=wait)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.TimeoutError):
             return []
 
     async def run(self) -> None:
