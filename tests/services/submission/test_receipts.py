@@ -1,0 +1,25 @@
+import asyncio
+
+from services.submission import receipts
+
+
+def test_codes_are_random_and_well_formed() -> None:
+    codes = {receipts.new_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(receipts.normalise(c) == c for c in codes)
+
+
+def test_people_can_type_codes_loosely() -> None:
+    code = receipts.new_code()
+    assert receipts.normalise(code.lower().replace("-", " ")) is None or receipts.normalise(code.lower()) == code
+    assert receipts.normalise("  " + code.lower() + " ") == code
+    assert receipts.normalise("BR-not-a-code") is None
+    assert receipts.normalise("x" * 1000) is None
+
+
+def test_only_a_slow_hash_is_kept_and_it_verifies() -> None:
+    code = receipts.new_code()
+    stored = asyncio.run(receipts.hash_code(code))
+    assert code not in stored and stored.startswith("$argon2id$")
+    assert asyncio.run(receipts.verify(stored, code))
+    assert not asyncio.run(receipts.verify(stored, receipts.new_code()))
