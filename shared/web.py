@@ -209,9 +209,12 @@ def unavailable(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
 
 
+# What a request can meet while PostgreSQL restarts: a refused or dropped connection,
+# "the database system is shutting down / starting up" (OperatorInterventionError:
+# AdminShutdown, CrashShutdown, CannotConnectNow), too many connections, a pool timeout.
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-    ConnectionError, TimeoutError, OSError,
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError, ConnectionError, TimeoutError, OSError,
 )
 
 

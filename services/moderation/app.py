@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from services.moderation import auth, queue
+from services.moderation import auth, queue, retention
 from services.moderation.handlers import DECISIONS, REASON_MAX, Conflict, Decision, decide
 from services.moderation.handlers import HANDLERS as EVENT_HANDLERS
 from shared import bus
@@ -307,5 +307,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
-        lifespan=lifespan("moderation", HERE, settings=settings, consumers=_consumers),
+        lifespan=lifespan("moderation", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
     )

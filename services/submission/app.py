@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers
+from services.submission import handlers, retention
 from services.submission.validation import Invalid, StoryInput, validate_story
 from shared import bus
 from shared.config import Settings
@@ -203,5 +203,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
-        lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers),
+        lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
     )
