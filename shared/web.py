@@ -218,5 +218,20 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def unstorable(request: Request, exc: Exception) -> Response:
+    """Input PostgreSQL cannot hold or compare (NUL, lone surrogates, a value out of
+    range) reached a query: the request's fault, so a 400 that says so, not a 500."""
+    message = "The request contains characters or values that cannot be used (for example a NUL character)."
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"errors": {"request": message}}, status_code=400)
+    return PlainTextResponse(message, status_code=400)
+
+
+# Data exceptions (SQLSTATE class 22: NUL in text, bad encoding, numeric overflow) are
+# raised by the values a client sent; UnicodeEncodeError is asyncpg refusing a lone
+# surrogate that JSON's \ud800 escapes let through.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (asyncpg.exceptions.DataError, UnicodeEncodeError)
+
+
 def exception_handlers() -> dict[Any, Any]:
-    return {exc: unavailable for exc in DEPENDENCY_ERRORS}
+    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS}
