@@ -199,7 +199,7 @@ def stream_storage(nats_url: str) -> dict[str, str]:
     async def go() -> dict[str, str]:
         nc = await nats.connect(nats_url)
         try:
-            return {i.config.name: str(i.config.storage.value if i.config.storage else "")
+            return {i.config.name: str(getattr(i.config.storage, "value", i.config.storage))
                     for i in await nc.jetstream().streams_info()}
         finally:
             await nc.close()
