@@ -41,6 +41,20 @@ def _report(fault: str, accepted: int, counts: dict[str, int]) -> None:
           f"published {counts['published']}, duplicates {counts['duplicates']}")
 
 
+def _redelivered(url: str, durable: str) -> int:
+    import asyncio
+
+    import nats
+
+    async def go() -> int:
+        nc = await nats.connect(url)
+        try:
+            return (await nc.jetstream().consumer_info("STORIES", durable)).num_redelivered or 0
+        finally:
+            await nc.close()
+    return asyncio.run(go())
+
+
 def _in_background(fn, *args) -> tuple[threading.Thread, dict]:
     out: dict = {}
 
@@ -102,9 +116,11 @@ def test_screening_worker_sigkilled_mid_batch(scratch: ScratchStack, scratch_mod
     receipts = _join(t, out)
     wait_until(lambda: [p for p in scratch.children("worker") if p.pid != old_pid], 30, 0.2, "worker restarted")
     counts = wait_queued(dsn, names, 150)
+    redelivered = _redelivered(scratch.nats.url, "moderation-screen")
     approve_all(stack, scratch_mod, dsn, names)
     counts = wait_published(dsn, names, 60)
-    _report(f"screening worker SIGKILLed after {filed_before_kill} filed", len(receipts), counts)
+    _report(f"screening worker SIGKILLed after {filed_before_kill} filed ({redelivered} messages redelivered "
+            "to its successor)", len(receipts), counts)
     assert counts == {"queued": 100, "published": 100, "duplicates": 0}
 
 
