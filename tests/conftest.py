@@ -63,4 +63,6 @@ def admin(stack: Stack):
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     chromium = "/usr/bin/chromium"
-    return [f"browser tests: {'chromium at ' + chromium if os.path.exists(chromium) else 'SKIPPED (no ' + chromium + '; apt-get install chromium)'}"]
+    missing = f"SKIPPED (no {chromium}; apt-get install chromium)"
+    state = f"chromium at {chromium}" if os.path.exists(chromium) else missing
+    return [f"browser tests: {state}"]

@@ -8,6 +8,7 @@ Figures (stories in / queued / published / duplicates) are printed; run with -s.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import threading
@@ -15,6 +16,8 @@ import time
 import uuid
 
 import httpx
+import nats
+import nats.js.errors
 import pytest
 
 from shared.events import new_event
@@ -41,15 +44,15 @@ def _report(fault: str, accepted: int, counts: dict[str, int]) -> None:
           f"published {counts['published']}, duplicates {counts['duplicates']}")
 
 
-def _redelivered(url: str, durable: str) -> int:
-    import asyncio
-
-    import nats
-
+def _ack_pending(url: str, durable: str) -> int:
+    """Messages a durable consumer has delivered and not had acked (0 until its
+    first subscriber creates it)."""
     async def go() -> int:
         nc = await nats.connect(url)
         try:
-            return (await nc.jetstream().consumer_info("STORIES", durable)).num_redelivered or 0
+            return (await nc.jetstream().consumer_info("STORIES", durable)).num_ack_pending or 0
+        except nats.js.errors.NotFoundError:
+            return 0
         finally:
             await nc.close()
     return asyncio.run(go())
@@ -108,19 +111,30 @@ def test_screening_worker_sigkilled_mid_batch(scratch: ScratchStack, scratch_mod
     old_pid = workers[0].pid
     names = titles("worker-kill", 100)
     t, out = _in_background(submit_many, stack, names, 10)
-    # Kill as soon as the worker has filed some but not all: messages it fetched
-    # and had not acked are redelivered (after the consumer's ack wait) to its successor.
-    wait_until(lambda: queue_counts(dsn, names)["queued"] >= 5, 60, 0.02, "the worker filing stories")
+    # Mid-batch: freeze the worker while it holds fetched, unacked messages, confirm it
+    # still holds them, then SIGKILL it. JetStream redelivers them (after the
+    # consumer's ack wait) to the successor the supervisor starts.
+    held = 0
+    for _ in range(2000):
+        if _ack_pending(scratch.nats.url, "moderation-screen"):
+            workers[0].suspend()
+            held = _ack_pending(scratch.nats.url, "moderation-screen")
+            if held:
+                break
+            workers[0].resume()
+        time.sleep(0.01)
+    assert held, "never caught the worker holding a batch"
     workers[0].send_signal(signal.SIGKILL)
     filed_before_kill = queue_counts(dsn, names)["queued"]
     receipts = _join(t, out)
     wait_until(lambda: [p for p in scratch.children("worker") if p.pid != old_pid], 30, 0.2, "worker restarted")
     counts = wait_queued(dsn, names, 150)
-    redelivered = _redelivered(scratch.nats.url, "moderation-screen")
     approve_all(stack, scratch_mod, dsn, names)
     counts = wait_published(dsn, names, 60)
-    _report(f"screening worker SIGKILLed after {filed_before_kill} filed ({redelivered} messages redelivered "
-            "to its successor)", len(receipts), counts)
+    # The `held` messages were never acked by the dead worker, so every one of them
+    # reached the queue through a redelivery to its successor.
+    _report(f"screening worker SIGKILLed holding {held} fetched, unacked messages ({filed_before_kill} filed "
+            "before the kill)", len(receipts), counts)
     assert counts == {"queued": 100, "published": 100, "duplicates": 0}
 
 
