@@ -73,7 +73,8 @@ async def publish(js: JetStreamContext, event: Event) -> bool:
 # Failures that mean "PostgreSQL is not answering right now" (as opposed to a handler
 # bug or a poison message, which may be parked).
 DB_DOWN = (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-           asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError)
+           asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
+           asyncpg.InternalClientError)
 
 Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
 

@@ -211,10 +211,13 @@ def unavailable(request: Request, exc: Exception) -> Response:
 
 # What a request can meet while PostgreSQL restarts: a refused or dropped connection,
 # "the database system is shutting down / starting up" (OperatorInterventionError:
-# AdminShutdown, CrashShutdown, CannotConnectNow), too many connections, a pool timeout.
+# AdminShutdown, CrashShutdown, CannotConnectNow), too many connections, a pool timeout,
+# and asyncpg's InternalClientError ("cannot switch to state …"), which a connection
+# cut mid-query by a shutdown raises on its next use.
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError, ConnectionError, TimeoutError, OSError,
+    asyncpg.exceptions.TooManyConnectionsError, asyncpg.InternalClientError, ConnectionError, TimeoutError,
+    OSError,
 )
 
 

@@ -25,6 +25,7 @@ from tests.hardening import (
     ScratchStack,
     approve_all,
     queue_counts,
+    stream_messages,
     submit_many,
     titles,
     wait_published,
@@ -37,6 +38,11 @@ pytestmark = pytest.mark.slow
 
 def _stored(dsn: str, names: list[str]) -> int:
     return db_fetch(dsn, "SELECT count(*) AS n FROM submission.stories WHERE title = ANY($1)", names)[0]["n"]
+
+
+def _parked(dsn: str) -> int:
+    return sum(db_fetch(dsn, f"SELECT count(*) AS n FROM {schema}.parked_messages")[0]["n"]
+               for schema in ("submission", "moderation", "publishing"))
 
 
 def _report(fault: str, accepted: int, counts: dict[str, int]) -> None:
@@ -223,8 +229,9 @@ def test_same_event_delivered_twice(scratch: ScratchStack, scratch_mod: httpx.Cl
                       content_warnings=[])
     for _ in range(3):
         publish_raw(url, extra.subject, json.loads(extra.to_json()), str(uuid.uuid4()))
+    parked_before = _parked(dsn)
     for row in submitted:
-        publish_raw(url, row["subject"], row["payload"], str(uuid.uuid4()))
+        publish_raw(url, row["subject"], json.loads(row["payload"]), str(uuid.uuid4()))
     names.append(extra.data["title"])
     approve_all(stack, scratch_mod, dsn, names)
     wait_published(dsn, names)
@@ -234,7 +241,7 @@ def test_same_event_delivered_twice(scratch: ScratchStack, scratch_mod: httpx.Cl
     assert len(approved) == 21
     for row in approved:
         for _ in range(2):
-            publish_raw(url, row["subject"], row["payload"], str(uuid.uuid4()))
+            publish_raw(url, row["subject"], json.loads(row["payload"]), str(uuid.uuid4()))
     # Give the consumers time to see every copy, then count.
     time.sleep(3)
     counts = queue_counts(dsn, names)
@@ -244,3 +251,9 @@ def test_same_event_delivered_twice(scratch: ScratchStack, scratch_mod: httpx.Cl
     statuses = db_fetch(dsn, "SELECT status, count(*) AS n FROM submission.stories WHERE title = ANY($1)"
                              " GROUP BY status", names)
     assert statuses == [{"status": "published", "n": 20}]
+    # Every copy was a well-formed event that the inboxes absorbed, none was parked.
+    assert _parked(dsn) == parked_before
+    # ...and the stream really holds every copy (the server did not deduplicate them).
+    stored = [body for _, _, body in stream_messages(url)]
+    assert sum(extra.id in b for b in stored) >= 3
+    assert all(sum(json.loads(r["payload"])["id"] in b for b in stored) >= 3 for r in approved)
