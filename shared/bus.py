@@ -70,6 +70,12 @@ async def publish(js: JetStreamContext, event: Event) -> bool:
     return bool(ack.duplicate)
 
 
+# Failures that mean "PostgreSQL is not answering right now" (as opposed to a handler
+# bug or a poison message, which may be parked).
+DB_DOWN = (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+           asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
+           asyncpg.InternalClientError)
+
 Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
 
 
@@ -142,10 +148,11 @@ class Consumer:
                 if fresh:
                     await handler(conn, event)
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
-        except (TimeoutError, asyncpg.PostgresError, OSError) as e:
-            # Database trouble: leave the message to be redelivered.
+        except DB_DOWN as e:
+            # The database is away (restart, failover): not the message's fault, so it
+            # is redelivered however long the outage lasts and never parked for it.
             log.warning("consumer %s: database unavailable (%s); will retry", self.durable, type(e).__name__)
-            await self._nak_or_park(msg, repr(e))
+            await msg.nak(delay=min(2 ** msg.metadata.num_delivered, 10))
             return
         except Exception as e:
             log.exception("consumer %s: handler failed for %s", self.durable, event.type)

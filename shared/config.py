@@ -44,6 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STREAM_MAX_AGE_DAYS", "14", "How long JetStream keeps events (story text included)."),
     Setting("MAX_BODY_BYTES", "262144", "Largest request body accepted; larger ones get 413."),
     Setting("LOG_LEVEL", "INFO", "Log level of every service (logs never hold client addresses)."),
+    Setting("RETENTION_DAYS", "30", "Days after which rejected stories are purged from every schema "
+            "(0: at the next sweep)."),
+    Setting("RETENTION_SWEEP_SECONDS", "3600", "How often each service looks for rejected stories to purge."),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -69,6 +72,13 @@ def _int(env: dict[str, str], name: str) -> int:
         return int(raw or "")
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _non_negative(env: dict[str, str], name: str) -> int:
+    value = _int(env, name)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
 
 
 def _bool(env: dict[str, str], name: str) -> bool:
@@ -114,6 +124,8 @@ class Settings:
     stream_max_age_days: int
     max_body_bytes: int
     log_level: str
+    retention_days: int
+    retention_sweep_seconds: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -144,6 +156,8 @@ class Settings:
             stream_max_age_days=_int(env, "STREAM_MAX_AGE_DAYS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES"),
             log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
+            retention_days=_non_negative(env, "RETENTION_DAYS"),
+            retention_sweep_seconds=max(1, _int(env, "RETENTION_SWEEP_SECONDS")),
         )
 
     def secret(self) -> str:

@@ -68,7 +68,7 @@ class Relay:
             except NATS_DOWN as e:
                 log.warning("relay %s: nats unavailable (%s); will retry", self.schema, type(e).__name__)
                 backoff = min(backoff * 2, 2.0)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
                 log.warning("relay %s: database unavailable (%s); will retry", self.schema, type(e).__name__)
                 backoff = min(backoff * 2, 2.0)
             except Exception:

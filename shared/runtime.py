@@ -23,6 +23,7 @@ from shared import bus
 from shared.config import Settings
 from shared.db import create_pool, migrate, migration_files
 from shared.outbox import Relay
+from shared.retention import Purge, run_purges
 
 log = logging.getLogger("braided.runtime")
 
@@ -70,7 +71,7 @@ async def _ensure_stream(js: JetStreamContext, settings: Settings) -> None:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, with_relay: bool = True,
                        consumers: Callable[[Runtime], list[bus.Consumer]] = lambda rt: [],
-                       pool_size: int = 10) -> AsyncIterator[Runtime]:
+                       pool_size: int = 10, purge: Purge | None = None) -> AsyncIterator[Runtime]:
     if not settings.database_url or not settings.nats_url:
         raise RuntimeError("DATABASE_URL and NATS_URL must be set (`braided run` sets them for its services)")
     await migrate(settings.database_url, schema, migration_files(service_dir))
@@ -84,6 +85,10 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
         rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{schema}-relay"))
     for consumer in consumers(rt):
         rt.tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
+    if purge is not None:
+        rt.tasks.append(asyncio.create_task(
+            run_purges(pool, schema, purge, settings.retention_days, settings.retention_sweep_seconds),
+            name=f"{schema}-retention"))
     try:
         yield rt
     finally:

@@ -209,11 +209,32 @@ def unavailable(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
 
 
+# What a request can meet while PostgreSQL restarts: a refused or dropped connection,
+# "the database system is shutting down / starting up" (OperatorInterventionError:
+# AdminShutdown, CrashShutdown, CannotConnectNow), too many connections, a pool timeout,
+# and asyncpg's InternalClientError ("cannot switch to state …"), which a connection
+# cut mid-query by a shutdown raises on its next use.
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-    ConnectionError, TimeoutError, OSError,
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError, asyncpg.InternalClientError, ConnectionError, TimeoutError,
+    OSError,
 )
 
 
+def unstorable(request: Request, exc: Exception) -> Response:
+    """Input PostgreSQL cannot hold or compare (NUL, lone surrogates, a value out of
+    range) reached a query: the request's fault, so a 400 that says so, not a 500."""
+    message = "The request contains characters or values that cannot be used (for example a NUL character)."
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"errors": {"request": message}}, status_code=400)
+    return PlainTextResponse(message, status_code=400)
+
+
+# Data exceptions (SQLSTATE class 22: NUL in text, bad encoding, numeric overflow) are
+# raised by the values a client sent; UnicodeEncodeError is asyncpg refusing a lone
+# surrogate that JSON's \ud800 escapes let through.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (asyncpg.exceptions.DataError, UnicodeEncodeError)
+
+
 def exception_handlers() -> dict[Any, Any]:
-    return {exc: unavailable for exc in DEPENDENCY_ERRORS}
+    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS}

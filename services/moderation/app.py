@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from services.moderation import auth, queue
+from services.moderation import auth, queue, retention
+from services.moderation import openapi as moderation_openapi
 from services.moderation.handlers import DECISIONS, REASON_MAX, Conflict, Decision, decide
 from services.moderation.handlers import HANDLERS as EVENT_HANDLERS
 from shared import bus
@@ -303,9 +304,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/queue/{id}/decision", api_decide, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
+            Route("/openapi.json", moderation_openapi.openapi),
             Mount("/static", static_files(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
-        lifespan=lifespan("moderation", HERE, settings=settings, consumers=_consumers),
+        lifespan=lifespan("moderation", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
     )

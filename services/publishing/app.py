@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from services.publishing import feed
+from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from shared import bus
 from shared.config import Settings
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
+            Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers
+from services.submission import handlers, retention
+from services.submission import openapi as submission_openapi
 from services.submission.validation import Invalid, StoryInput, validate_story
 from shared import bus
 from shared.config import Settings
@@ -199,9 +200,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/receipts/withdraw", api_withdraw, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
+            Route("/openapi.json", submission_openapi.openapi),
             Mount("/static", static_files(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
-        lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers),
+        lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
     )

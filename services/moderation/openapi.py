@@ -1,0 +1,41 @@
+"""The moderation service's API (moderators only, after POST /api/session)."""
+
+from __future__ import annotations
+
+from services.moderation import queue
+from services.moderation.handlers import REASON_MAX
+from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
+
+_AUTH = {"401": {"description": "Log in first"}, "503": UNAVAILABLE}
+
+SPEC = document("Braided moderation", {
+    "/api/session": {"post": {
+        "summary": "Log in; sets the session cookie",
+        "requestBody": json_body({"type": "object", "required": ["username", "password"], "properties": {
+            "username": {"type": "string"}, "password": {"type": "string"}}}),
+        "responses": {"200": {"description": "Logged in"}, "401": PROBLEM, "422": PROBLEM, "400": PROBLEM,
+                      "413": TOO_LARGE, "503": UNAVAILABLE},
+    }},
+    "/api/queue": {"get": {
+        "summary": "The review queue",
+        "parameters": [
+            {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(queue.STATES)}},
+            {"name": "label", "in": "query", "schema": {"type": "string", "enum": list(queue.LABELS)}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": {"description": "A page of items"}, "422": PROBLEM, "400": PROBLEM} | _AUTH,
+    }},
+    "/api/queue/{id}/decision": {"post": {
+        "summary": "Approve or reject a pending story (final)",
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "string", "format": "uuid"}}],
+        "requestBody": json_body({"type": "object", "required": ["decision"], "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject"]},
+            "reason": {"type": "string", "maxLength": REASON_MAX},
+            "content_warnings": {"type": "array", "items": {"type": "string"}, "maxItems": 10}}}),
+        "responses": {"200": {"description": "Decided"}, "404": PROBLEM, "409": PROBLEM, "415": PROBLEM,
+                      "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE} | _AUTH,
+    }},
+})
+
+openapi = endpoint(SPEC)

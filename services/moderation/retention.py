@@ -1,0 +1,22 @@
+"""Moderation's share of retention: rejected queue items (title, body, scores,
+passages) and the events that carried their text leave this schema RETENTION_DAYS
+after the decision. The audit log keeps the decision (story id, reason) — it is
+append-only and never held the story's text."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def purge(pool: asyncpg.Pool, days: int) -> int:
+    async with pool.acquire() as conn, conn.transaction():
+        # Not before the StoryRejected event has left the outbox: submission must
+        # still hear of the rejection.
+        ids = [r["story_id"] for r in await conn.fetch(
+            "DELETE FROM queue_items q WHERE q.state = 'rejected'"
+            " AND q.decided_at <= now() - make_interval(days => $1)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = q.story_id AND o.published_at IS NULL)"
+            " RETURNING q.story_id", days)]
+        if ids:
+            await conn.execute("DELETE FROM outbox WHERE story_id = ANY($1::uuid[])", ids)
+    return len(ids)

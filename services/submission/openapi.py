@@ -1,0 +1,39 @@
+"""The submission service's public API, as an OpenAPI document."""
+
+from __future__ import annotations
+
+from services.submission import validation as v
+from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
+
+_TEXT_LIST = {"type": "array", "items": {"type": "string"}}
+STORY = {
+    "type": "object",
+    "required": ["title", "body"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": v.TITLE_MAX},
+        "body": {"type": "string", "minLength": v.BODY_MIN, "maxLength": v.BODY_MAX},
+        "pen_name": {"type": "string", "nullable": True, "maxLength": v.PEN_NAME_MAX},
+        "tags": _TEXT_LIST | {"maxItems": v.TAGS_MAX},
+        "content_warnings": _TEXT_LIST | {"maxItems": v.CWS_MAX},
+    },
+}
+RECEIPT = {"type": "object", "required": ["receipt"], "properties": {"receipt": {"type": "string"}}}
+_RECEIPT_RESPONSES = {"200": {"description": "The story's status"}, "404": PROBLEM, "413": TOO_LARGE,
+                      "422": PROBLEM, "400": PROBLEM, "503": UNAVAILABLE}
+
+SPEC = document("Braided submission", {
+    "/api/stories": {"post": {
+        "summary": "Share a story; the receipt code is shown only in this response",
+        "requestBody": json_body(STORY),
+        "responses": {"202": {"description": "Received"}, "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE,
+                      "429": {"description": "Too many stories from this client; see Retry-After"},
+                      "503": UNAVAILABLE},
+    }},
+    "/api/receipts/status": {"post": {"summary": "A story's status, by receipt code",
+                                      "requestBody": json_body(RECEIPT), "responses": _RECEIPT_RESPONSES}},
+    "/api/receipts/withdraw": {"post": {"summary": "Withdraw a story everywhere, by receipt code",
+                                        "requestBody": json_body(RECEIPT), "responses": _RECEIPT_RESPONSES}},
+})
+
+openapi = endpoint(SPEC)
