@@ -1,0 +1,286 @@
+"""Screen benchmark: naive Detoxify (one predict() per story, truncated at 512
+tokens) against Braided's screen (whole story, overlapping windows, batched
+across stories), in one run, on this machine.
+
+The model has the real `unbiased` architecture (RobertaForSequenceClassification,
+roberta-base dimensions: hidden 768, 12 layers, 12 heads, intermediate 3072,
+16 outputs, vocabulary 50,265) with random weights built here, offline:
+inference time depends on the architecture, not the weights. The tokenizer is a
+byte-level BPE (RoBERTa's kind) trained here on generated stories, its size
+chosen so that stories cost about 1.35 tokens per word, as English prose does
+with roberta-base's tokenizer; the measured figure is printed.
+
+Each engine runs in its own process (so peak memory is its own), engines take
+turns in rounds, and the best round counts: the machine may be shared, and
+load from elsewhere only ever slows a round down. Load average and the CPU
+share each engine got are printed so the figures can be read honestly.
+
+    make bench-screen            # or: .venv/bin/python bench/screen.py [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+LENGTHS = {50: 24, 300: 10, 2000: 4}  # words per story: stories per measurement
+GROUP = 8  # stories the worker fetches and screens together
+VOCAB_TOKENIZER = 880  # BPE merges: ~1.35 tokens per word on these stories
+VOCAB_MODEL = 50265  # roberta-base's embedding table, for a realistic memory figure
+FLOORS = {2000: 0.4, 300: 1.5}
+GOALS = {2000: 1.0, 300: 2.0}
+
+WORDS = """the a and of to in my her his their our was were is it that with for on at as by from when then
+but so because after before while we she he they i you me us them this those there here all one two three
+mother father grandmother grandfather auntie uncle sister brother cousin daughter son friend partner wife
+girlfriend neighbour teacher family kitchen market morning evening night summer winter rain river mountain city
+village train station letter photograph recipe dumplings rice noodles adobo kimchi tea coffee bread festival
+wedding funeral holiday lantern lunar new year language english tagalog korean japanese mandarin cantonese
+vietnamese hindi remember remembered forgot told asked said laughed cried whispered carried cooked folded
+waited walked learned taught understood belonged returned moved arrived left stayed hoped wondered
+quietly slowly carefully finally suddenly always never sometimes almost together alone again still already
+beautiful small quiet bright heavy warm cold old young new long short strange familiar gentle fierce
+lesbian gay queer bisexual transgender nonbinary asian filipino filipina korean chinese japanese vietnamese
+indian malaysian thai indonesian pacific islander mixed heritage diaspora immigrant community identity
+coming out pride closet acceptance belonging grief joy shame courage tenderness distance homecoming
+embroidered handwriting apartment neighbourhood conversation photographs celebration generations
+grandparents translation pronunciation unspoken forgiveness inheritance ceremony scholarship""".split()
+
+
+def story(rng: random.Random, words: int) -> str:
+    out: list[str] = []
+    cap = True
+    while len(out) < words:
+        w = rng.choice(WORDS)
+        out.append(w.capitalize() if cap else w)
+        cap = False
+        r = rng.random()
+        if r < 0.07:
+            out[-1] += "."
+            cap = True
+        elif r < 0.11:
+            out[-1] += ","
+    return " ".join(out) + "."
+
+
+def stories(words: int, n: int) -> list[str]:
+    rng = random.Random(words)
+    return [story(rng, words) for _ in range(n)]
+
+
+# --- Building the model (parent) ------------------------------------------------------
+
+
+def build(folder: Path) -> tuple[Path, Path]:
+    import torch
+
+    from services.moderation.checkpoints import build_model, build_tokenizer, save_checkpoint
+
+    torch.manual_seed(0)
+    rng = random.Random(1)
+    hf = folder / "hf"
+    tok = build_tokenizer(hf, [story(rng, 60) for _ in range(3000)], vocab_size=VOCAB_TOKENIZER)
+    model = build_model(hf, tok, hidden=768, layers=12, heads=12, intermediate=3072, num_labels=16,
+                        vocab_size=VOCAB_MODEL)
+    # model_type names the local folder, so that Detoxify's own loader (the naive
+    # engine) works offline too; Braided's loader would accept `roberta-base`.
+    ckpt = save_checkpoint(folder / "unbiased-random.ckpt", model, model_type=str(hf))
+    return ckpt, hf
+
+
+# --- Engines (each in its own process) ------------------------------------------------
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_engine(engine: str, ckpt: Path, hf: Path, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    warnings.simplefilter("ignore")
+    out: dict = {"engine": engine, "lengths": {}, "scores": {}}
+    started = time.monotonic()
+    if engine == "naive":
+        from detoxify import Detoxify
+
+        detox = Detoxify(checkpoint=str(ckpt), huggingface_config_path=str(hf))
+        tokenizer = detox.tokenizer
+
+        def screen(batch: list[str]) -> list[dict[str, float]]:
+            # Detoxify as commonly used: one predict() per story, which truncates at 512 tokens.
+            return [{k: float(v) for k, v in detox.predict(t).items()} for t in batch]
+    else:
+        from services.moderation.screen import ScreenModel, screen_texts
+        from shared.config import Settings
+
+        settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
+                                      "SCREEN_QUANTIZE": "int8" if engine == "braided-int8" else "none"})
+        model = ScreenModel.load(settings)
+        tokenizer = model.tokenizer
+
+        def screen(batch: list[str]) -> list[dict[str, float]]:
+            return [r.scores for r in screen_texts(model, batch, [])]
+    out["load_seconds"] = round(time.monotonic() - started, 2)
+    for words, n in LENGTHS.items():
+        texts = stories(words, n)
+        screen(texts[:1])  # warm-up
+        t0, c0 = time.perf_counter(), _cpu()
+        scores: list[dict[str, float]] = []
+        for g in range(0, n, GROUP):
+            scores += screen(texts[g:g + GROUP])
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        tokens = [len(tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts]
+        out["lengths"][str(words)] = {"stories_per_s": n / wall, "cpu_share": cpu / wall / threads,
+                                      "tokens_per_story": statistics.mean(tokens)}
+        out["scores"][str(words)] = scores
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+# --- Figures computed without inference -------------------------------------------------
+
+
+def overlap_costs(ckpt: Path, hf: Path) -> dict[int, float]:
+    """Tokens scored per story token for 2,000-word stories at several overlaps:
+    throughput falls in proportion."""
+    from services.moderation.screen import ScreenModel
+    from shared.config import Settings
+
+    costs = {}
+    texts = stories(2000, 6)
+    for ov in (0, 32, 64, 128):
+        settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
+                                      "SCREEN_WINDOW_OVERLAP": str(ov)})
+        model = ScreenModel.load(settings)
+        scored = sum(len(w) - 2 for t in texts for w, _, _ in model.windows(t))
+        total = sum(len(model.tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts)
+        costs[ov] = scored / total
+        del model
+    return costs
+
+
+def marker_drift(folder: Path) -> dict[str, float]:
+    """int8 drift on a trained (tiny) model: the random-weight model's outputs sit
+    near 0.5 and say little about how a trained model's scores move."""
+    from services.moderation.checkpoints import train_marker_model
+    from services.moderation.screen import ScreenModel, screen_texts
+    from shared.config import Settings
+
+    ckpt, hf = train_marker_model(folder / "marker", "zorblat")
+    env = {"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf)}
+    fp32 = ScreenModel.load(Settings.from_env(env))
+    int8 = ScreenModel.load(Settings.from_env(env | {"SCREEN_QUANTIZE": "int8"}))
+    rng = random.Random(5)
+    texts = [story(rng, 300) + (" zorblat." if i % 2 else "") for i in range(40)]
+    a = screen_texts(fp32, texts, [])
+    b = screen_texts(int8, texts, [])
+    diffs = [abs(x.scores[k] - y.scores[k]) for x, y in zip(a, b, strict=True) for k in x.scores]
+    same = sum(x.label == y.label for x, y in zip(a, b, strict=True))
+    return {"max": max(diffs), "mean": statistics.mean(diffs), "labels_same": same / len(texts)}
+
+
+# --- Parent ------------------------------------------------------------------------------
+
+
+def child(engine: str, ckpt: Path, hf: Path, threads: int) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--child", engine, "--ckpt", str(ckpt), "--hf", str(hf),
+                        "--threads", str(threads)], capture_output=True, text=True, cwd=REPO)
+    if r.returncode != 0:
+        raise SystemExit(f"{engine} failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--child")
+    parser.add_argument("--ckpt")
+    parser.add_argument("--hf")
+    args = parser.parse_args()
+    if args.child:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        print(json.dumps(run_engine(args.child, Path(args.ckpt), Path(args.hf), args.threads)))
+        return 0
+
+    import torch
+
+    began = time.monotonic()
+    print(f"Screen benchmark: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads per "
+          f"engine, load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="braided-bench-") as tmp:
+        folder = Path(tmp)
+        ckpt, hf = build(folder)
+        print(f"model: RobertaForSequenceClassification, hidden 768, 12 layers, 12 heads, intermediate 3072, "
+              f"16 outputs, vocab {VOCAB_MODEL} (tokenizer: byte-level BPE, {VOCAB_TOKENIZER} tokens, "
+              f"trained here), random weights; checkpoint {ckpt.stat().st_size / 1e6:.0f} MB", flush=True)
+        results: dict[str, list[dict]] = {"naive": [], "braided": [], "braided-int8": []}
+        for r in range(args.rounds):
+            for engine in results:
+                results[engine].append(child(engine, ckpt, hf, args.threads))
+                print(f"  round {r + 1}: {engine} done (load average {os.getloadavg()[0]:.2f})", flush=True)
+        costs = overlap_costs(ckpt, hf)
+        drift_marker = marker_drift(folder)
+
+    def best(engine: str, words: int) -> dict:
+        return max((run["lengths"][str(words)] for run in results[engine]), key=lambda x: x["stories_per_s"])
+
+    print()
+    header = f"{'words':>5}  {'engine':<13} {'stories/s':>9} {'× naive':>8} {'tokens read':>11} " \
+             f"{'tok/story':>9} {'cpu share':>9}"
+    print(header)
+    print("-" * len(header))
+    verdicts = []
+    for words in LENGTHS:
+        base = best("naive", words)["stories_per_s"]
+        for engine in results:
+            b = best(engine, words)
+            ratio = b["stories_per_s"] / base
+            read = min(1.0, 510 / b["tokens_per_story"]) if engine == "naive" else 1.0
+            print(f"{words:>5}  {engine:<13} {b['stories_per_s']:>9.2f} {ratio:>7.2f}× {read:>10.0%} "
+                  f"{b['tokens_per_story']:>9.0f} {b['cpu_share']:>8.0%}")
+            if engine != "naive" and words in FLOORS:
+                ok = "meets" if ratio >= FLOORS[words] else "BELOW"
+                verdicts.append(f"  {words}-word, {engine}: {ratio:.2f}× naive — {ok} the floor "
+                                f"{FLOORS[words]}× (goal {GOALS[words]}×)")
+    print()
+    for engine in results:
+        peak = max(run["peak_rss_mb"] for run in results[engine])
+        load = statistics.mean(run["load_seconds"] for run in results[engine])
+        print(f"peak memory {engine:<13} {peak:7.0f} MB   (model load {load:.1f} s)")
+    tpw = best("braided", 2000)["tokens_per_story"] / 2000
+    print(f"\ntokens per word (2,000-word stories): {tpw:.2f}")
+    print("window overlap → tokens scored per story token (2,000-word stories; throughput falls in proportion):")
+    print("  " + ", ".join(f"overlap {ov}: {c:.3f}" for ov, c in costs.items()))
+
+    fp = results["braided"][0]["scores"]
+    q8 = results["braided-int8"][0]["scores"]
+    diffs = [abs(a[k] - b[k]) for w in fp for a, b in zip(fp[w], q8[w], strict=True) for k in a]
+    print(f"\nint8 drift vs fp32, random-weight roberta-base: max {max(diffs):.4f}, mean {statistics.mean(diffs):.4f}"
+          " (outputs sit near 0.5: read with care)")
+    print(f"int8 drift vs fp32, trained tiny marker model: max {drift_marker['max']:.4f}, "
+          f"mean {drift_marker['mean']:.4f}, same label {drift_marker['labels_same']:.0%}")
+    print("\nFloors (this issue):")
+    print("\n".join(verdicts))
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}; total {time.monotonic() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
