@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.config import SCREEN_LABELS, Settings, parse_thresholds
+from shared.config import SCREEN_LABELS, Settings
 from shared.text import normalise_for_screen
 
 log = logging.getLogger("braided.screen")
@@ -49,10 +49,7 @@ class Policy:
 
     @classmethod
     def default(cls) -> Policy:
-        from shared.config import _DEFAULTS
-
-        return cls(parse_thresholds("SCREEN_HOLD", _DEFAULTS["SCREEN_HOLD"] or "none"),
-                   parse_thresholds("SCREEN_FLAG", _DEFAULTS["SCREEN_FLAG"] or "none"))
+        return cls.from_settings(Settings.from_env({}))
 
 
 class ModelLoadError(RuntimeError):

@@ -53,7 +53,9 @@ class ModelHolder:
                 self.model = ScreenModel.load(self.settings)
                 self.state, self.load_seconds = "loaded", self.model.load_seconds
                 log.info("screen model loaded", extra={"model": self.settings.detoxify_model,
-                                                       "seconds": round(self.load_seconds, 2)})
+                                                       "seconds": round(self.load_seconds, 2),
+                                                       "quantize": self.settings.screen_quantize,
+                                                       "threads": torch_threads(self.settings)})
                 return
             except ModelLoadError as e:
                 self.state, self.detail = "unavailable", str(e)
@@ -168,19 +170,33 @@ class Worker:
         keep = asyncio.create_task(_keep_alive([m for m, _ in fresh], self.ack_wait))
         started = time.monotonic()
         log.info("screening", extra={"stories": [e.data["story_id"] for _, e in fresh]})
+        pending = set(range(len(fresh)))
         try:
             inference = asyncio.ensure_future(asyncio.to_thread(
                 screen_texts, self.holder.model, [t for t, _ in texts], terms, self.policy, on_done))
-            for _ in fresh:
+            while pending:
                 getter = asyncio.ensure_future(done.get())
                 await asyncio.wait({getter, inference}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():  # inference ended without reporting every story: it raised
+                if not getter.done():  # inference ended before reporting every story
                     getter.cancel()
-                    await inference
-                    raise RuntimeError("screen_texts returned without screening every story")
+                    if inference.exception() is None:
+                        raise RuntimeError("screen_texts returned without screening every story")
+                    # The model failed on these stories (a torch error, out of memory):
+                    # they still go to people, as `unscreened` (word lists still apply),
+                    # rather than failing open or crash-looping on redelivery.
+                    log.error("screen: inference failed (%s); filing %d stories as unscreened",
+                              type(inference.exception()).__name__, len(pending))
+                    rest = sorted(pending)
+                    for n, result in zip(rest, screen_texts(None, [texts[n][0] for n in rest], terms, self.policy),
+                                         strict=True):
+                        pending.discard(n)
+                        await self._file(fresh[n], _split_offsets(result, texts[n][1]), time.monotonic() - started)
+                    break
                 n, result = getter.result()
+                pending.discard(n)
                 await self._file(fresh[n], _split_offsets(result, texts[n][1]), time.monotonic() - started)
-            await inference
+            if not inference.done() or inference.exception() is None:
+                await inference
         finally:
             keep.cancel()
         return len(msgs)

@@ -117,6 +117,18 @@ def test_duplicate_delivery_changes_nothing(stack: Stack, mod: httpx.Client) -> 
     assert len(screen_log_lines(stack, story_id)) == 1
 
 
+def test_torch_threads_share_the_cores_unless_set() -> None:
+    import os
+
+    from services.moderation.worker import torch_threads
+    from shared.config import Settings
+
+    cores = os.cpu_count() or 1
+    assert torch_threads(Settings.from_env({"SCREEN_WORKERS": "1"})) == cores
+    assert torch_threads(Settings.from_env({"SCREEN_WORKERS": str(cores * 2)})) == 1
+    assert torch_threads(Settings.from_env({"SCREEN_THREADS": "3", "SCREEN_WORKERS": "2"})) == 3
+
+
 def test_healthz_reports_model_state_and_load_time(stack: Stack) -> None:
     screen = httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()["screen"]
     assert screen["state"] == "ok" and screen["model"] == "unbiased"
