@@ -47,6 +47,10 @@ class Policy:
     def from_settings(cls, settings: Settings) -> Policy:
         return cls(dict(settings.screen_hold), dict(settings.screen_flag))
 
+    def bars(self) -> dict[str, float]:
+        """The score at which a label is worth showing: its lower threshold."""
+        return {lab: min(self.flag.get(lab, 1.0), self.hold.get(lab, 1.0)) for lab in LABELS}
+
     @classmethod
     def default(cls) -> Policy:
         return cls.from_settings(Settings.from_env({}))
@@ -222,6 +226,29 @@ class ScreenModel:
             out.append(([cls_id, *chunk, sep_id], spans[0][0], spans[-1][1]))
         return out
 
+    def narrow(self, text: str, a: int, b: int, labels: list[str], bars: dict[str, float],
+               size: int = 64, step: int = 48) -> dict[str, tuple[int, int]]:
+        """Within text[a:b] (a window that fired), the stretch of about `size` tokens
+        that fires each label on its own, as offsets into `text`. Labels that need
+        the whole window's context keep the window. Costs about one window, and
+        only for stories that crossed a threshold."""
+        enc = self.tokenizer(text[a:b], add_special_tokens=False, return_offsets_mapping=True, truncation=False,
+                             verbose=False)
+        ids, offsets = enc["input_ids"], enc["offset_mapping"]
+        if len(ids) <= size:
+            return {}
+        starts = list(range(0, max(len(ids) - size, 0) + step, step))
+        starts = [s for s in starts if s < len(ids)]
+        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        scores = self.score_windows([[cls_id, *ids[s:s + size], sep_id] for s in starts])
+        out = {}
+        for label in labels:
+            k = max(range(len(starts)), key=lambda j: scores[j].get(label, 0.0))
+            if scores[k].get(label, 0.0) >= bars.get(label, 1.0):
+                span = offsets[starts[k]:starts[k] + size]
+                out[label] = (a + span[0][0], a + span[-1][1])
+        return out
+
     def score_windows(self, windows: list[list[int]], token_budget: int = 4096,
                       on_scored: Callable[[list[int], list[dict[str, float]]], None] | None = None,
                       ) -> list[dict[str, float]]:
@@ -319,14 +346,26 @@ def _result(model: ScreenModel | None, policy: Policy, normal: tuple[str, list[i
             terms: list[tuple[str, str, re.Pattern[str]]]) -> ScreenResult:
     norm, back = normal
     scores: dict[str, float] = {}
-    passages: dict[str, dict[str, Any]] = {}
+    spans: dict[str, tuple[int, int]] = {}  # label → its best window, as offsets into `norm`
     for (_, a, b), s in windows:
         for label, value in s.items():
             if value > scores.get(label, -1.0):
-                scores[label] = value
-                passages[label] = {"label": label, "score": round(value, 4),
-                                   "start": back[a] if a < len(back) else 0,
-                                   "end": (back[b - 1] + 1) if 0 < b <= len(back) else 0}
+                scores[label], spans[label] = value, (a, b)
+    bars = policy.bars()
+    fired = [lab for lab in spans if scores[lab] >= bars[lab]]
+    if model is not None and fired:
+        # A window is ~400 words; point moderators at the sentence that fired.
+        by_window: dict[tuple[int, int], list[str]] = {}
+        for lab in fired:
+            by_window.setdefault(spans[lab], []).append(lab)
+        for (a, b), labels in by_window.items():
+            spans |= model.narrow(norm, a, b, labels, bars)
+    passages = {}
+    for label in fired:
+        a, b = spans[label]
+        passages[label] = {"label": label, "score": round(scores[label], 4),
+                           "start": back[a] if a < len(back) else 0,
+                           "end": (back[b - 1] + 1) if 0 < b <= len(back) else 0}
     hits = []
     if terms:
         # Case-fold per character, keeping the map to display offsets (ß → ss
@@ -357,12 +396,9 @@ def _label(model: ScreenModel | None, policy: Policy, scores: dict[str, float],
         label = "unscreened"
     else:
         label = "clear"
-    # A passage is worth showing when its label crossed either threshold.
-    bar = {lab: min(policy.flag.get(lab, 1.0), policy.hold.get(lab, 1.0)) for lab in LABELS}
-    fired = [p for lab, p in passages.items() if scores.get(lab, 0) >= bar[lab]]
     return ScreenResult(
         label=label, severity=_RANK[label] + top,
         scores={k: round(v, 4) for k, v in scores.items()},
-        passages=sorted(fired, key=lambda p: -p["score"]), term_hits=hits,
+        passages=sorted(passages.values(), key=lambda p: -p["score"]), term_hits=hits,
         model=model.name if model else None,
     )

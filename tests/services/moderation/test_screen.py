@@ -85,6 +85,7 @@ def test_marker_at_the_end_of_a_long_story_is_caught_and_naive_predict_misses_it
     assert result.label == "held"
     top = result.passages[0]
     assert MARKER in text[top["start"]:top["end"]]
+    assert top["end"] - top["start"] < 600  # narrowed to the stretch that fired, not a 400-word window
     # Detoxify as commonly used: one predict() per story, truncated at 512 tokens.
     local = torch.load(ckpt, weights_only=False)
     local["config"]["arch"]["args"]["model_type"] = str(hf)  # so its loader works offline
@@ -113,6 +114,15 @@ def test_short_stories_finish_before_a_long_one_in_the_same_batch(model: ScreenM
     texts = [story(3000, seed=2), story(40, seed=3), story(80, seed=4)]
     screen_texts(model, texts, [], on_done=lambda n, _: finished.append(n))
     assert finished[-1] == 0 and sorted(finished) == [0, 1, 2]
+
+
+def test_a_label_that_needs_the_whole_window_keeps_the_window(model: ScreenModel) -> None:
+    text = story(600) + f" {MARKER}"
+    (window,) = [w for w in model.windows(text) if MARKER in text[w[1]:w[2]]][-1:]
+    a, b = window[1], window[2]
+    assert model.narrow(text, a, b, ["toxicity"], {"toxicity": 2.0}) == {}  # nothing alone reaches 2.0
+    (start, end), = model.narrow(text, a, b, ["toxicity"], {"toxicity": 0.5}).values()
+    assert MARKER in text[start:end] and end - start < b - a
 
 
 def test_identity_words_stay_clear(model: ScreenModel) -> None:

@@ -54,11 +54,21 @@ def infra(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     name = f"scale_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
+        import nats
+
+        from shared.bus import ensure_stream
+
         conn = await asyncpg.connect(pg_dsn)
         try:
             await conn.execute(f"CREATE DATABASE {name}")
         finally:
             await conn.close()
+        nc = await nats.connect(nats_server_url)
+        try:
+            await ensure_stream(nc.jetstream())
+        finally:
+            await nc.close()
+    nats_server_url = nats.url
     asyncio.run(create())
     dsn = pg_dsn.replace("/postgres?", f"/{name}?")
     assert dsn != pg_dsn
@@ -148,11 +158,14 @@ def filed(infra: dict[str, str], ids: list[str]) -> dict[str, int]:
 
 def redelivered(infra: dict[str, str]) -> int:
     import nats
+    import nats.js.errors
 
     async def go() -> int:
         nc = await nats.connect(infra["NATS_URL"])
         try:
             return (await nc.jetstream().consumer_info(STREAM, DURABLE)).num_redelivered
+        except nats.js.errors.NotFoundError:  # no worker has created the durable yet
+            return 0
         finally:
             await nc.close()
     return asyncio.run(go())
@@ -201,3 +214,40 @@ def test_a_worker_killed_mid_batch_loses_nothing(infra: dict[str, str], workers)
     assert set(filed(infra, ids).values()) == {1}  # each filed once, one StoryScreened each
     survivor = 1 - victim
     assert unfinished <= {k for k, v in w.screened().items() if survivor in v}
+
+
+def test_a_story_the_model_fails_on_is_filed_unscreened(infra: dict[str, str], marker_model: tuple[Path, Path],
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inference that raises (out of memory, a torch error) must neither fail open
+    nor crash-loop on redelivery: the stories go to people, `unscreened`."""
+    from services.moderation import worker as w
+    from services.moderation.screen import ScreenModel
+    from shared.config import Settings
+    from shared.runtime import open_runtime
+
+    settings = Settings.from_env(infra | {"DETOXIFY_CHECKPOINT": str(marker_model[0]), "SCREEN_ACK_WAIT": "3",
+                                          "DETOXIFY_HF_CONFIG": str(marker_model[1]), "DATA_DIR": str(tmp_path)})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("DefaultCPUAllocator: not enough memory")
+
+    before = redelivered(infra)
+    ids = submit(infra, [50, 2000])
+
+    async def go() -> None:
+        holder = w.ModelHolder(settings)
+        holder.load()
+        assert holder.state == "loaded"
+        monkeypatch.setattr(ScreenModel, "score_windows", broken)
+        async with open_runtime(settings, "moderation", w.HERE, pool_size=2) as rt:
+            worker = w.Worker(rt, holder)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and await rt.pool.fetchval(
+                    "SELECT count(*) FROM queue_items WHERE story_id = ANY($1::uuid[])", ids) < len(ids):
+                await worker.run_batch()
+
+    asyncio.run(go())
+    rows = db_fetch(infra["DATABASE_URL"], "SELECT label FROM moderation.queue_items WHERE story_id = ANY($1::uuid[])",
+                    ids)
+    assert [r["label"] for r in rows] == ["unscreened", "unscreened"]
+    assert redelivered(infra) == before
