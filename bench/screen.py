@@ -10,18 +10,18 @@ byte-level BPE (RoBERTa's kind) trained here on generated stories, its size
 chosen so that stories cost about 1.35 tokens per word, as English prose does
 with roberta-base's tokenizer; the measured figure is printed.
 
-Each engine runs in its own process (so peak memory is its own), engines take
-turns in rounds, and the best round counts: the machine may be shared, and
-load from elsewhere only ever slows a round down. Load average and the CPU
+The engines share one process and take turns, group of stories by group, the
+order rotated each repetition, and the fastest repetition counts: the machine
+may be shared, and load from elsewhere only ever slows a repetition down. Peak
+memory is measured in a separate process per engine. Load average and the CPU
 share each engine got are printed so the figures can be read honestly.
 
-    make bench-screen            # or: .venv/bin/python bench/screen.py [--rounds 2]
+    make bench-screen            # or: .venv/bin/python bench/screen.py [--reps 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 LENGTHS = {50: 24, 300: 10, 2000: 4}  # words per story: stories per measurement
 GROUP = 8  # stories the worker fetches and screens together
+ENGINES = ["naive", "braided", "braided-int8"]
 VOCAB_TOKENIZER = 880  # BPE merges: ~1.35 tokens per word on these stories
 VOCAB_MODEL = 50265  # roberta-base's embedding table, for a realistic memory figure
 FLOORS = {2000: 0.4, 300: 1.5}
@@ -101,7 +102,7 @@ def build(folder: Path) -> tuple[Path, Path]:
     return ckpt, hf
 
 
-# --- Engines (each in its own process) ------------------------------------------------
+# --- Engines --------------------------------------------------------------------------
 
 
 def _cpu() -> float:
@@ -109,57 +110,81 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_engine(engine: str, ckpt: Path, hf: Path, threads: int) -> dict:
-    import torch
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    torch.set_num_threads(threads)
-    warnings.simplefilter("ignore")
-    out: dict = {"engine": engine, "lengths": {}, "scores": {}}
-    started = time.monotonic()
+def load_engine(engine: str, ckpt: Path, hf: Path):  # noqa: ANN201 - returns (screen function, tokenizer)
     if engine == "naive":
         from detoxify import Detoxify
 
         detox = Detoxify(checkpoint=str(ckpt), huggingface_config_path=str(hf))
-        tokenizer = detox.tokenizer
 
-        def screen(batch: list[str]) -> list[dict[str, float]]:
+        def naive(batch: list[str]) -> list[dict[str, float]]:
             # Detoxify as commonly used: one predict() per story, which truncates at 512 tokens.
             return [{k: float(v) for k, v in detox.predict(t).items()} for t in batch]
-    else:
-        from services.moderation.screen import Policy, ScreenModel, screen_texts
-        from shared.config import Settings
+        return naive, detox.tokenizer
 
-        settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
-                                      "SCREEN_QUANTIZE": "int8" if engine == "braided-int8" else "none"})
-        model = ScreenModel.load(settings)
-        tokenizer = model.tokenizer
+    from services.moderation.screen import Policy, ScreenModel, screen_texts
+    from shared.config import Settings
 
-        # Random weights put every label near 0.5, which would cross the default
-        # thresholds on every story and add the passage narrowing a real model
-        # runs only on stories it flags (about one window each). Benign stories
-        # cross none: measure that case.
-        benign = Policy(hold={}, flag={})
+    settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
+                                  "SCREEN_QUANTIZE": "int8" if engine == "braided-int8" else "none"})
+    model = ScreenModel.load(settings)
+    # Random weights put every label near 0.5, which would cross the default
+    # thresholds on every story and add the passage narrowing a real model runs
+    # only on stories it flags (about one window each). Benign stories cross
+    # none: measure that case.
+    benign = Policy(hold={}, flag={})
 
-        def screen(batch: list[str]) -> list[dict[str, float]]:
-            return [r.scores for r in screen_texts(model, batch, [], benign)]
-    out["load_seconds"] = round(time.monotonic() - started, 2)
+    def braided(batch: list[str]) -> list[dict[str, float]]:
+        return [r.scores for r in screen_texts(model, batch, [], benign)]
+    return braided, model.tokenizer
+
+
+def measure(ckpt: Path, hf: Path, threads: int, reps: int) -> dict:
+    """All engines in one process, taking turns story group by story group, the
+    order rotated each repetition; the fastest repetition counts. Load from
+    other work on the machine then falls on every engine alike."""
+    import torch
+
+    torch.set_num_threads(threads)
+    engines = {e: load_engine(e, ckpt, hf) for e in ENGINES}
+    out: dict = {"lengths": {}, "scores": {}}
     for words, n in LENGTHS.items():
         texts = stories(words, n)
-        screen(texts[:1])  # warm-up
-        t0, c0 = time.perf_counter(), _cpu()
-        scores: list[dict[str, float]] = []
-        for g in range(0, n, GROUP):
-            scores += screen(texts[g:g + GROUP])
-        wall, cpu = time.perf_counter() - t0, _cpu() - c0
-        tokens = [len(tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts]
-        out["lengths"][str(words)] = {"stories_per_s": n / wall, "cpu_share": cpu / wall / threads,
-                                      "stories_per_cpu_s": n / cpu,
-                                      "tokens_per_story": statistics.mean(tokens)}
-        out["scores"][str(words)] = scores
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tokens = statistics.mean(len(engines["naive"][1](t, add_special_tokens=False, verbose=False)["input_ids"])
+                                 for t in texts)
+        best: dict[str, dict] = {}
+        for screen, _ in engines.values():
+            screen(texts[:1])  # warm-up
+        for rep in range(reps):
+            order = ENGINES[rep % len(ENGINES):] + ENGINES[:rep % len(ENGINES)]
+            for e in order:
+                screen = engines[e][0]
+                t0, c0 = time.perf_counter(), _cpu()
+                scores: list[dict[str, float]] = []
+                for g in range(0, n, GROUP):
+                    scores += screen(texts[g:g + GROUP])
+                wall, cpu = time.perf_counter() - t0, _cpu() - c0
+                if e not in best or wall < best[e]["wall"]:
+                    best[e] = {"wall": wall, "stories_per_s": n / wall, "cpu_share": cpu / wall / threads}
+                out["scores"].setdefault(e, {})[str(words)] = scores
+            print(f"  {words}-word stories, repetition {rep + 1}/{reps} (load average {os.getloadavg()[0]:.2f})",
+                  flush=True)
+        for e in ENGINES:
+            out["lengths"].setdefault(e, {})[str(words)] = best[e] | {"tokens_per_story": tokens}
     return out
+
+
+def peak_memory(engine: str, ckpt: Path, hf: Path, threads: int) -> float:
+    """Peak RSS (MB) of a process that loads one engine and screens one group of
+    2,000-word stories."""
+    import torch
+
+    torch.set_num_threads(threads)
+    screen, _ = load_engine(engine, ckpt, hf)
+    screen(stories(2000, GROUP))
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would
+    # report its parent's peak.
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
 
 
 # --- Figures computed without inference -------------------------------------------------
@@ -207,31 +232,33 @@ def marker_drift(folder: Path) -> dict[str, float]:
 # --- Parent ------------------------------------------------------------------------------
 
 
-def child(engine: str, ckpt: Path, hf: Path, threads: int) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", engine, "--ckpt", str(ckpt), "--hf", str(hf),
+def child(engine: str, ckpt: Path, hf: Path, threads: int) -> float:
+    r = subprocess.run([sys.executable, __file__, "--memory", engine, "--ckpt", str(ckpt), "--hf", str(hf),
                         "--threads", str(threads)], capture_output=True, text=True, cwd=REPO)
     if r.returncode != 0:
         raise SystemExit(f"{engine} failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return float(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--child")
+    parser.add_argument("--memory")
     parser.add_argument("--ckpt")
     parser.add_argument("--hf")
     args = parser.parse_args()
-    if args.child:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        print(json.dumps(run_engine(args.child, Path(args.ckpt), Path(args.hf), args.threads)))
-        return 0
-
-    import torch
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    warnings.simplefilter("ignore")
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    if args.memory:
+        print(peak_memory(args.memory, Path(args.ckpt), Path(args.hf), args.threads))
+        return 0
+
+    import torch
+
     began = time.monotonic()
     print(f"Screen benchmark: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads per "
           f"engine, load average at start {os.getloadavg()[0]:.2f}", flush=True)
@@ -241,55 +268,50 @@ def main() -> int:
         print(f"model: RobertaForSequenceClassification, hidden 768, 12 layers, 12 heads, intermediate 3072, "
               f"16 outputs, vocab {VOCAB_MODEL} (tokenizer: byte-level BPE, {VOCAB_TOKENIZER} tokens, "
               f"trained here), random weights; checkpoint {ckpt.stat().st_size / 1e6:.0f} MB", flush=True)
-        results: dict[str, list[dict]] = {"naive": [], "braided": [], "braided-int8": []}
-        for r in range(args.rounds):
-            for engine in results:
-                results[engine].append(child(engine, ckpt, hf, args.threads))
-                print(f"  round {r + 1}: {engine} done (load average {os.getloadavg()[0]:.2f})", flush=True)
+        results = measure(ckpt, hf, args.threads, args.reps)
+        memory = {e: child(e, ckpt, hf, args.threads) for e in ENGINES}
         costs = overlap_costs(ckpt, hf)
         drift_marker = marker_drift(folder)
 
     def best(engine: str, words: int) -> dict:
-        return max((run["lengths"][str(words)] for run in results[engine]), key=lambda x: x["stories_per_s"])
+        return results["lengths"][engine][str(words)]
 
     print()
-    header = f"{'words':>5}  {'engine':<13} {'stories/s':>9} {'× naive':>8} {'per cpu-s':>9} {'× naive':>8} " \
-             f"{'tokens read':>11} {'tok/story':>9} {'cpu share':>9}"
+    header = f"{'words':>5}  {'engine':<13} {'stories/s':>9} {'× naive':>8} {'tokens read':>11} " \
+             f"{'tok/story':>9} {'cpu share':>9}"
     print(header)
     print("-" * len(header))
     verdicts = []
     for words in LENGTHS:
         base = best("naive", words)
-        for engine in results:
+        for engine in ENGINES:
             b = best(engine, words)
             ratio = b["stories_per_s"] / base["stories_per_s"]
-            cpu_ratio = b["stories_per_cpu_s"] / base["stories_per_cpu_s"]
             read = min(1.0, 510 / b["tokens_per_story"]) if engine == "naive" else 1.0
-            print(f"{words:>5}  {engine:<13} {b['stories_per_s']:>9.2f} {ratio:>7.2f}× {b['stories_per_cpu_s']:>9.2f} "
-                  f"{cpu_ratio:>7.2f}× {read:>10.0%} {b['tokens_per_story']:>9.0f} {b['cpu_share']:>8.0%}")
+            print(f"{words:>5}  {engine:<13} {b['stories_per_s']:>9.2f} {ratio:>7.2f}× {read:>10.0%} "
+                  f"{b['tokens_per_story']:>9.0f} {b['cpu_share']:>8.0%}")
             if engine != "naive" and words in FLOORS:
                 ok = "meets" if ratio >= FLOORS[words] else "BELOW"
                 verdicts.append(f"  {words}-word, {engine}: {ratio:.2f}× naive — {ok} the floor "
                                 f"{FLOORS[words]}× (goal {GOALS[words]}×)")
     print()
-    for engine in results:
-        peak = max(run["peak_rss_mb"] for run in results[engine])
-        load = statistics.mean(run["load_seconds"] for run in results[engine])
-        print(f"peak memory {engine:<13} {peak:7.0f} MB   (model load {load:.1f} s)")
+    for engine in ENGINES:
+        print(f"peak memory {engine:<13} {memory[engine]:7.0f} MB   (a process that loads it and screens "
+              f"{GROUP} 2,000-word stories)")
     tpw = best("braided", 2000)["tokens_per_story"] / 2000
     print(f"\ntokens per word (2,000-word stories): {tpw:.2f}")
     print("window overlap → tokens scored per story token (2,000-word stories; throughput falls in proportion):")
     print("  " + ", ".join(f"overlap {ov}: {c:.3f}" for ov, c in costs.items()))
 
-    fp = results["braided"][0]["scores"]
-    q8 = results["braided-int8"][0]["scores"]
+    fp = results["scores"]["braided"]
+    q8 = results["scores"]["braided-int8"]
     diffs = [abs(a[k] - b[k]) for w in fp for a, b in zip(fp[w], q8[w], strict=True) for k in a]
     print(f"\nint8 drift vs fp32, random-weight roberta-base: max {max(diffs):.4f}, mean {statistics.mean(diffs):.4f}"
           " (outputs sit near 0.5: read with care)")
     print(f"int8 drift vs fp32, trained tiny marker model: max {drift_marker['max']:.4f}, "
           f"mean {drift_marker['mean']:.4f}, same label {drift_marker['labels_same']:.0%}")
-    print("\nstories/s is wall-clock, best of the rounds; `per cpu-s` divides by the CPU time the engine got, "
-          "which is steadier when other work shares the machine (cpu share well under 100% means it did).")
+    print(f"\nstories/s: wall clock, fastest of {args.reps} interleaved repetitions; cpu share well under 100% "
+          "means other work on the machine took the rest.")
     print("\nFloors (this issue):")
     print("\n".join(verdicts))
     print(f"\nload average at end {os.getloadavg()[0]:.2f}; total {time.monotonic() - began:.0f} s")

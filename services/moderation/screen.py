@@ -181,6 +181,7 @@ class ScreenModel:
         n_out = model.config.num_labels
         if n_out != len(classes):
             raise ModelLoadError(f"the model has {n_out} outputs but the checkpoint names {len(classes)} classes")
+        del loaded  # the checkpoint's copy of the weights: half the peak memory
         self = cls(model, tokenizer, classes, settings.detoxify_model, overlap=settings.screen_window_overlap)
         if settings.screen_quantize == "int8":
             self.quantize_int8()
@@ -195,7 +196,9 @@ class ScreenModel:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch 2.13 suggests torchao; the eager API still works
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+            # In place: a copy would hold the fp32 weights twice at the peak.
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                                inplace=True)
         self.quantized = True
 
     # --- Scoring ------------------------------------------------------------------

@@ -15,6 +15,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -162,41 +163,44 @@ class Worker:
         texts = [_story_text(e.data) for _, e in fresh]
         terms = await self.terms()
         loop = asyncio.get_running_loop()
-        done: asyncio.Queue[tuple[int, ScreenResult]] = asyncio.Queue()
+        # The inference thread reports each story as it finishes, then ("end", error).
+        done: asyncio.Queue[tuple[int | str, Any]] = asyncio.Queue()
 
-        def on_done(n: int, result: ScreenResult) -> None:  # called from the inference thread
-            loop.call_soon_threadsafe(done.put_nowait, (n, result))
+        def report(item: tuple[int | str, Any]) -> None:
+            loop.call_soon_threadsafe(done.put_nowait, item)
+
+        def infer() -> None:
+            try:
+                screen_texts(self.holder.model, [t for t, _ in texts], terms, self.policy,
+                             lambda n, result: report((n, result)))
+            except Exception as e:  # reported to the loop, which files the rest unscreened
+                report(("end", e))
+            else:
+                report(("end", None))
 
         keep = asyncio.create_task(_keep_alive([m for m, _ in fresh], self.ack_wait))
         started = time.monotonic()
         log.info("screening", extra={"stories": [e.data["story_id"] for _, e in fresh]})
         pending = set(range(len(fresh)))
         try:
-            inference = asyncio.ensure_future(asyncio.to_thread(
-                screen_texts, self.holder.model, [t for t, _ in texts], terms, self.policy, on_done))
-            while pending:
-                getter = asyncio.ensure_future(done.get())
-                await asyncio.wait({getter, inference}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():  # inference ended before reporting every story
-                    getter.cancel()
-                    if inference.exception() is None:
-                        raise RuntimeError("screen_texts returned without screening every story")
-                    # The model failed on these stories (a torch error, out of memory):
-                    # they still go to people, as `unscreened` (word lists still apply),
-                    # rather than failing open or crash-looping on redelivery.
-                    log.error("screen: inference failed (%s); filing %d stories as unscreened",
-                              type(inference.exception()).__name__, len(pending))
-                    rest = sorted(pending)
-                    for n, result in zip(rest, screen_texts(None, [texts[n][0] for n in rest], terms, self.policy),
-                                         strict=True):
-                        pending.discard(n)
-                        await self._file(fresh[n], _split_offsets(result, texts[n][1]), time.monotonic() - started)
+            inference = asyncio.ensure_future(asyncio.to_thread(infer))
+            while True:
+                n, result = await done.get()
+                if n == "end":
                     break
-                n, result = getter.result()
                 pending.discard(n)
                 await self._file(fresh[n], _split_offsets(result, texts[n][1]), time.monotonic() - started)
-            if not inference.done() or inference.exception() is None:
-                await inference
+            await inference
+            if pending:
+                # The model failed on these stories (a torch error, out of memory):
+                # they still go to people, as `unscreened` (word lists still apply),
+                # rather than failing open or crash-looping on redelivery.
+                log.error("screen: inference failed (%s); filing %d stories as unscreened",
+                          type(result).__name__, len(pending))
+                rest = sorted(pending)
+                for n, fallback in zip(rest, screen_texts(None, [texts[n][0] for n in rest], terms, self.policy),
+                                       strict=True):
+                    await self._file(fresh[n], _split_offsets(fallback, texts[n][1]), time.monotonic() - started)
         finally:
             keep.cancel()
         return len(msgs)
