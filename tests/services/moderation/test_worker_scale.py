@@ -32,7 +32,7 @@ from tests.services.moderation.test_screen import story
 from tests.stack import REPO, db_fetch, publish_raw, wait_until
 
 pytestmark = pytest.mark.slow
-ACK_WAIT = 3
+ACK_WAIT = 2
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def redelivered(infra: dict[str, str]) -> int:
 def test_in_progress_acks_keep_a_slow_batch_alive(infra: dict[str, str], workers) -> None:
     w = workers(1)
     before = redelivered(infra)
-    ids = submit(infra, [2500] * 8)
+    ids = submit(infra, [4000] * 8)
     wait_until(lambda: len(filed(infra, ids)) == 8, 300, 0.5, "all stories filed")
     took = max(doc["seconds"] for doc in w.lines(0, "screened"))
     assert took > 2 * ACK_WAIT, f"the batch took {took}s: too fast to show anything; make the model slower"
