@@ -243,6 +243,19 @@ def cmd_wordlist(args: argparse.Namespace, settings: Settings) -> int:
     return _with_db(settings, lambda db_url: run_cli(db_url, args))
 
 
+def cmd_fetch_model(args: argparse.Namespace, settings: Settings) -> int:
+    """Download the screen's model into DATA_DIR ahead of time (air-gapped installs
+    copy DATA_DIR/models and DATA_DIR/hf afterwards)."""
+    from services.moderation.screen import ModelLoadError, fetch_model
+
+    try:
+        print(fetch_model(settings), flush=True)
+    except ModelLoadError as e:
+        print(f"braided: {e}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="braided", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -259,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=("list", "add", "remove"))
     p.add_argument("term", nargs="?")
     p.add_argument("--kind", choices=("banned", "suspect"), default="suspect")
+    sub.add_parser("fetch-model", help="download and cache the screen's model (DETOXIFY_MODEL) under DATA_DIR")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -268,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     service = args.service if args.command == "serve" else args.command
     logs.setup(service if service in SERVICES else f"braided-{service}", settings.log_level)
     handlers = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate,
-                "add-moderator": cmd_add_moderator, "wordlist": cmd_wordlist}
+                "add-moderator": cmd_add_moderator, "wordlist": cmd_wordlist, "fetch-model": cmd_fetch_model}
     return handlers[args.command](args, settings)
 
 

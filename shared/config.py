@@ -47,6 +47,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETENTION_DAYS", "30", "Days after which rejected stories are purged from every schema "
             "(0: at the next sweep)."),
     Setting("RETENTION_SWEEP_SECONDS", "3600", "How often each service looks for rejected stories to purge."),
+    Setting("SCREEN_HOLD", "severe_toxicity=0.5,threat=0.7,identity_attack=0.7", "Scores (label=threshold, "
+            "comma-separated) at or above which the screen labels a story `held`; `none` for no score-based hold."),
+    Setting("SCREEN_FLAG", "toxicity=0.5,severe_toxicity=0.2,obscene=0.6,threat=0.4,insult=0.5,"
+            "identity_attack=0.4,sexual_explicit=0.6", "Scores at or above which a story is `flagged` "
+            "(same form as SCREEN_HOLD)."),
+    Setting("SCREEN_QUANTIZE", "none", "`int8`: dynamic int8 quantization of the model's Linear layers "
+            "(2-3x faster on CPU; small score drift, see `make bench-screen`). `none`: the model as published."),
+    Setting("SCREEN_THREADS", "0", "Torch threads per screening worker; 0 = CPU cores / SCREEN_WORKERS."),
+    Setting("SCREEN_WINDOW_OVERLAP", "32", "Tokens shared by neighbouring windows of a long story: any "
+            "passage this long lies whole in one window. More costs throughput."),
+    Setting("SCREEN_ACK_WAIT", "30", "Seconds before JetStream redelivers a story a dead worker held; live "
+            "workers keep long screenings alive with in-progress acks."),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -57,6 +69,29 @@ _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 class ConfigError(ValueError):
     """A setting has a value Braided cannot use; the message names it."""
+
+
+SCREEN_LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit")
+
+
+def parse_thresholds(name: str, raw: str) -> dict[str, float]:
+    """`threat=0.7,insult=0.5` → {"threat": 0.7, "insult": 0.5}; `none` → {}."""
+    if raw.strip().lower() == "none":
+        return {}
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        label, eq, value = part.partition("=")
+        label = label.strip()
+        if not eq or label not in SCREEN_LABELS:
+            raise ConfigError(f"{name} must look like threat=0.7,insult=0.5 with labels from "
+                              f"{', '.join(SCREEN_LABELS)}; got {part!r}")
+        try:
+            out[label] = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: {label} needs a number between 0 and 1, got {value.strip()!r}") from None
+        if not 0 <= out[label] <= 1:
+            raise ConfigError(f"{name}: {label} needs a number between 0 and 1, got {value.strip()!r}")
+    return out
 
 
 def _get(env: dict[str, str], name: str) -> str | None:
@@ -126,6 +161,12 @@ class Settings:
     log_level: str
     retention_days: int
     retention_sweep_seconds: int
+    screen_hold: dict[str, float]
+    screen_flag: dict[str, float]
+    screen_quantize: str
+    screen_threads: int
+    screen_window_overlap: int
+    screen_ack_wait: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -133,6 +174,13 @@ class Settings:
         model = _get(env, "DETOXIFY_MODEL") or "unbiased"
         if model not in DETOXIFY_MODELS:
             raise ConfigError(f"DETOXIFY_MODEL must be one of {', '.join(DETOXIFY_MODELS)}, got {model!r}")
+        quantize = (_get(env, "SCREEN_QUANTIZE") or "none").lower()
+        if quantize not in ("none", "int8"):
+            raise ConfigError(f"SCREEN_QUANTIZE must be none or int8, got {quantize!r}")
+        for name, low, high in (("SCREEN_THREADS", 0, 256), ("SCREEN_WINDOW_OVERLAP", 0, 256),
+                                ("SCREEN_ACK_WAIT", 1, 3600)):
+            if not low <= _int(env, name) <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {_get(env, name)!r}")
         secure = (_get(env, "COOKIE_SECURE") or "auto").lower()
         if secure not in ("auto", "true", "false"):
             raise ConfigError(f"COOKIE_SECURE must be auto, true or false, got {secure!r}")
@@ -158,6 +206,12 @@ class Settings:
             log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
             retention_days=_non_negative(env, "RETENTION_DAYS"),
             retention_sweep_seconds=max(1, _int(env, "RETENTION_SWEEP_SECONDS")),
+            screen_hold=parse_thresholds("SCREEN_HOLD", _get(env, "SCREEN_HOLD") or "none"),
+            screen_flag=parse_thresholds("SCREEN_FLAG", _get(env, "SCREEN_FLAG") or "none"),
+            screen_quantize=quantize,
+            screen_threads=_int(env, "SCREEN_THREADS"),
+            screen_window_overlap=_int(env, "SCREEN_WINDOW_OVERLAP"),
+            screen_ack_wait=_int(env, "SCREEN_ACK_WAIT"),
         )
 
     def secret(self) -> str:

@@ -35,11 +35,14 @@ def build_tokenizer(folder: Path, corpus: list[str], vocab_size: int = 2000, max
 
 
 def build_model(folder: Path, tokenizer: Any, *, hidden: int, layers: int, heads: int, intermediate: int,
-                max_positions: int = 514, num_labels: int = 16) -> Any:
+                max_positions: int = 514, num_labels: int = 16, vocab_size: int | None = None) -> Any:
+    """A RobertaForSequenceClassification with random weights; `vocab_size` may
+    exceed the tokenizer's (a full-size embedding table for memory figures)."""
     from transformers import RobertaConfig, RobertaForSequenceClassification
 
     config = RobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        vocab_size=max(vocab_size or 0, len(tokenizer)), hidden_size=hidden, num_hidden_layers=layers,
+        num_attention_heads=heads,
         intermediate_size=intermediate, max_position_embeddings=max_positions, num_labels=num_labels,
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
