@@ -77,7 +77,7 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
         await enqueue(conn, event)
         await conn.execute(
             "INSERT INTO audit_log (moderator_id, action, story_id, detail) VALUES ($1, $2, $3, $4)",
-            moderator.id, f"story.{decision.decision}d", story_id,
+            moderator.id, "story.approved" if decision.decision == "approve" else "story.rejected", story_id,
             {"reason": decision.reason, "content_warnings": decision.content_warnings}
             | ({"tags": decision.tags} if decision.tags is not None and decision.decision == "approve" else {}))
         if decision.decision == "reject":
