@@ -32,6 +32,9 @@ test-fast: install
 bench-screen: install
 	$(BIN)/python bench/screen.py
 
+bench-queue: install
+	$(BIN)/python bench/queue.py
+
 models: install
 	$(BIN)/braided fetch-model
 

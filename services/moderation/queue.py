@@ -69,9 +69,11 @@ async def list_items(pool: asyncpg.Pool, state: str = "pending", label: str | No
         if key:
             args += key
             n = len(args)
-            # Row comparison cannot mix DESC and ASC, hence the spelled-out form.
-            where.append(f"(q.severity < ${n - 2}::real OR"
-                         f" (q.severity = ${n - 2}::real AND (q.queued_at, q.story_id) > (${n - 1}, ${n})))")
+            # A row comparison cannot mix DESC and ASC, hence the spelled-out form;
+            # the leading `severity <=` gives the index a range to start from
+            # (without it, a page deep in the queue scans every row before it).
+            where.append(f"q.severity <= ${n - 2}::real AND (q.severity < ${n - 2}::real OR"
+                         f" (q.queued_at, q.story_id) > (${n - 1}, ${n}))")
     else:
         sort = "q.decided_at DESC, q.story_id DESC"
         if key:

@@ -7,12 +7,21 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.stack import Stack, db_fetch
+from tests.stack import Stack
+from tests.stack import db_fetch as _db_fetch
+
+
+def db_fetch(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """tests.stack.db_fetch in a worker thread: Playwright's sync API keeps an
+    event loop running in the test's own thread, where asyncio.run() refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_db_fetch, dsn, sql, *args).result()
 
 PASSWORD = "a long enough passphrase for tests"
 _OPEN: list[httpx.Client] = []
