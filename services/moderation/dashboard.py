@@ -39,9 +39,12 @@ def _frame(title: str, inner: list[str], y_max: float, y_unit: str = "") -> Mark
 
 def _x_labels(days: list[dt.date], x_of) -> list[str]:  # noqa: ANN001 - a small local callable
     out = []
+    last = len(days) - 1
     for i, d in enumerate(days):
-        if i % 3 == 0 or i == len(days) - 1:
-            out.append(f'<text class="tick" x="{x_of(i):.1f}" y="{H - 8}" text-anchor="middle">'
+        # Every third day counted back from today, so the newest day always has a label.
+        if (last - i) % 3 == 0:
+            anchor = "end" if i == last else "middle"
+            out.append(f'<text class="tick" x="{x_of(i):.1f}" y="{H - 8}" text-anchor="{anchor}">'
                        f"{d.strftime('%-d %b')}</text>")
     return out
 

@@ -9,13 +9,21 @@ from markupsafe import Markup, escape
 
 
 def spans_for(field: str, passages: list[dict[str, Any]], term_hits: list[dict[str, Any]],
-              length: int) -> list[tuple[int, int, str, str]]:
-    """(start, end, css class, explanation) for one field, clamped to the text."""
+              length: int, title_length: int | None = None) -> list[tuple[int, int, str, str]]:
+    """(start, end, css class, explanation) for one field, clamped to the text.
+
+    The screen reads title + "\n\n" + body as one text and files a passage
+    under the field where it starts; one that starts in the title and runs on
+    into the body is continued into the body here (given `title_length`)."""
     out = []
     for p in passages or []:
+        why = f"{p.get('label', '?').replace('_', ' ')} {float(p.get('score', 0)):.2f}"
         if p.get("field", "body") == field:
-            out.append((p.get("start", 0), p.get("end", 0), "hl-passage",
-                        f"{p.get('label', '?').replace('_', ' ')} {float(p.get('score', 0)):.2f}"))
+            out.append((p.get("start", 0), p.get("end", 0), "hl-passage", why))
+        elif field == "body" and p.get("field") == "title" and title_length is not None:
+            spill = int(p.get("end", 0)) - title_length - 2
+            if spill > 0:
+                out.append((0, spill, "hl-passage", why))
     for h in term_hits or []:
         if h.get("field", "body") == field:
             out.append((h.get("start", 0), h.get("end", 0), f"hl-{h.get('kind', 'suspect')}",

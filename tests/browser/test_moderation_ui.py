@@ -161,3 +161,14 @@ def test_new_submission_appears_live(stack: Stack, page) -> None:
     after = int(page.inner_text("nav.tabs a[aria-current=page] .count"))
     assert after >= before + 1
     assert page.locator("#live").is_hidden()
+
+
+def test_dashboard_audit_and_admin_pages_render_cleanly(stack: Stack, page) -> None:
+    _login(page, stack, "admin")
+    for path, name in (("/dashboard", "dashboard"), ("/audit", "audit"), ("/admin/moderators", "moderators"),
+                       ("/admin/wordlists", "wordlists"), ("/admin/reasons", "reasons")):
+        page.goto(stack.url("moderation", path))
+        assert page.locator("h1").count() == 1
+        shot(page, name)
+    page.goto(stack.url("moderation", "/dashboard"))
+    assert page.locator("svg.chart").count() == 4
