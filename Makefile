@@ -35,6 +35,8 @@ bench-screen: install
 # 1,000 submissions from 50 concurrent clients on a fresh stack: wall time, p50/p99.
 bench-load: install
 	$(BIN)/python bench/load.py
+bench-queue: install
+	$(BIN)/python bench/queue.py
 
 models: install
 	$(BIN)/braided fetch-model

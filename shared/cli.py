@@ -228,6 +228,17 @@ def cmd_add_moderator(args: argparse.Namespace, settings: Settings) -> int:
     return _with_db(settings, go)
 
 
+def cmd_moderator(args: argparse.Namespace, settings: Settings) -> int:
+    from services.moderation import auth
+    from shared.db import migrate, migration_files
+
+    async def go(db_url: str) -> int:
+        await migrate(db_url, "moderation", migration_files(SERVICE_DIRS["moderation"]))
+        return await auth.run_cli(db_url, args.action, args.username, _read_password)
+
+    return _with_db(settings, go)
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def go(db_url: str) -> int:
         await _migrate_all(db_url)
@@ -268,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("add-moderator", help="create a moderator; the password is read from stdin")
     p.add_argument("username")
     p.add_argument("--role", choices=("moderator", "admin"), default="moderator")
+    p = sub.add_parser("moderator", help="list moderators, or disable, enable or reset one (ends their sessions)")
+    p.add_argument("action", choices=("list", "disable", "enable", "reset-password"))
+    p.add_argument("username", nargs="?")
     p = sub.add_parser("wordlist", help="show or edit the screen's banned and suspect terms")
     p.add_argument("action", choices=("list", "add", "remove"))
     p.add_argument("term", nargs="?")
@@ -282,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     service = args.service if args.command == "serve" else args.command
     logs.setup(service if service in SERVICES else f"braided-{service}", settings.log_level)
     handlers = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate,
-                "add-moderator": cmd_add_moderator, "wordlist": cmd_wordlist, "fetch-model": cmd_fetch_model}
+                "add-moderator": cmd_add_moderator, "moderator": cmd_moderator, "wordlist": cmd_wordlist,
+                "fetch-model": cmd_fetch_model}
     return handlers[args.command](args, settings)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -86,13 +88,20 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def start_session(pool: asyncpg.Pool, moderator: Moderator, secret: str) -> str:
-    """A fresh session (never reuses a token presented before login). Returns
-    the signed cookie value."""
+async def start_session(pool: asyncpg.Pool, moderator: Moderator, secret: str, previous: str | None = None) -> str:
+    """A fresh session (never reuses a token presented before login); the
+    session the browser held before, if any, is ended, so a planted or stolen
+    cookie does not survive a login. Returns the signed cookie value."""
     token = secrets.token_urlsafe(32)
-    await pool.execute(
-        "INSERT INTO sessions (token_hash, moderator_id, expires_at)"
-        " VALUES ($1, $2, now() + make_interval(secs => $3))", _digest(token), moderator.id, SESSION_SECONDS)
+    old = _unsign(previous, secret)
+    async with pool.acquire() as conn, conn.transaction():
+        if old is not None:
+            await conn.execute("DELETE FROM sessions WHERE token_hash = $1", _digest(old))
+        # Expired sessions are swept here rather than by a timer.
+        await conn.execute("DELETE FROM sessions WHERE moderator_id = $1 AND expires_at < now()", moderator.id)
+        await conn.execute(
+            "INSERT INTO sessions (token_hash, moderator_id, expires_at)"
+            " VALUES ($1, $2, now() + make_interval(secs => $3))", _digest(token), moderator.id, SESSION_SECONDS)
     return TimestampSigner(secret, salt="braided-session").sign(token).decode()
 
 
@@ -119,3 +128,81 @@ async def end_session(pool: asyncpg.Pool, cookie: str | None, secret: str) -> No
     token = _unsign(cookie, secret)
     if token is not None:
         await pool.execute("DELETE FROM sessions WHERE token_hash = $1", _digest(token))
+
+
+# --- Account administration (admins, in the UI and the CLI) ----------------------------
+
+
+async def list_moderators(pool: asyncpg.Pool | asyncpg.Connection) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT m.id, m.username, m.role, m.disabled, m.created_at,"
+        " (SELECT count(*) FROM sessions s WHERE s.moderator_id = m.id AND s.expires_at > now()) AS sessions"
+        " FROM moderators m ORDER BY m.disabled, m.username")
+
+
+async def _find(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT id, username, role, disabled FROM moderators WHERE username = $1", username)
+    if row is None:
+        raise AccountError(f"There is no moderator called {username!r}.")
+    return row
+
+
+async def set_disabled(conn: asyncpg.Connection, username: str, disabled: bool, actor_id: int | None = None) -> None:
+    """Disable (ending every session at once) or re-enable an account."""
+    async with conn.transaction():
+        row = await _find(conn, username)
+        if disabled and row["id"] == actor_id:
+            raise AccountError("You cannot disable your own account; ask another admin.")
+        if disabled and row["role"] == "admin" and not row["disabled"] and not await conn.fetchval(
+                "SELECT count(*) > 1 FROM moderators WHERE role = 'admin' AND NOT disabled"):
+            raise AccountError("That is the last admin; add another admin first.")
+        await conn.execute("UPDATE moderators SET disabled = $2 WHERE id = $1", row["id"], disabled)
+        if disabled:
+            await conn.execute("DELETE FROM sessions WHERE moderator_id = $1", row["id"])
+        await conn.execute(
+            "INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, $2, $3)",
+            actor_id, "account.disabled" if disabled else "account.enabled", {"username": username})
+
+
+async def reset_password(conn: asyncpg.Connection, username: str, password: str, actor_id: int | None = None) -> None:
+    """Set a new password and end the account's sessions (a reset usually means
+    the old password or a device is no longer trusted)."""
+    check_password_strength(password)
+    password_hash = await asyncio.to_thread(_HASHER.hash, password)
+    async with conn.transaction():
+        row = await _find(conn, username)
+        await conn.execute("UPDATE moderators SET password_hash = $2 WHERE id = $1", row["id"], password_hash)
+        await conn.execute("DELETE FROM sessions WHERE moderator_id = $1", row["id"])
+        await conn.execute("INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, 'account.reset', $2)",
+                           actor_id, {"username": username})
+
+
+async def run_cli(db_url: str, action: str, username: str | None, read_password: Callable[[], str]) -> int:
+    """`braided moderator list|disable|enable|reset-password NAME` (audit rows
+    carry no moderator: the command line acted)."""
+    from shared.db import init_connection
+
+    conn = await asyncpg.connect(db_url, server_settings={"search_path": "moderation"})
+    await init_connection(conn)
+    try:
+        if action == "list":
+            for r in await list_moderators(conn):
+                print(f"{r['username']}\t{r['role']}\t{'disabled' if r['disabled'] else 'active'}")
+            return 0
+        if not username:
+            print("braided: give the username", file=sys.stderr)
+            return 2
+        try:
+            if action == "reset-password":
+                await reset_password(conn, username, read_password())
+                print(f"New password set for {username!r}; their sessions ended.")
+            else:
+                await set_disabled(conn, username, action == "disable")
+                print(f"{'Disabled' if action == 'disable' else 'Enabled'} {username!r}"
+                      + ("; their sessions ended." if action == "disable" else "."))
+        except AccountError as e:
+            print(f"braided: {e}", file=sys.stderr)
+            return 2
+        return 0
+    finally:
+        await conn.close()

@@ -30,6 +30,7 @@ class Decision:
     decision: str
     reason: str | None
     content_warnings: list[str]
+    tags: list[str] | None = None  # replaces the author's tags when given (approve only)
 
 
 async def file_story(conn: asyncpg.Connection, event: Event, result: ScreenResult) -> None:
@@ -51,13 +52,17 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
     """Record a final decision and its event in one transaction. Raises Conflict
     when the item is not pending: exactly one of two racing moderators wins."""
     async with pool.acquire() as conn, conn.transaction():
+        # The WHERE state = 'pending' makes the row lock the referee: of two
+        # moderators racing, the second UPDATE waits, then matches nothing.
         row = await conn.fetchrow(
             "UPDATE queue_items SET state = $2, decided_at = now(), decided_by = $3, reason = $4,"
-            " content_warnings = (SELECT ARRAY(SELECT DISTINCT unnest(content_warnings || $5::text[])))"
+            " content_warnings = (SELECT ARRAY(SELECT DISTINCT unnest(content_warnings || $5::text[]))),"
+            " tags = COALESCE($6::text[], tags)"
             " WHERE story_id = $1 AND state = 'pending'"
             " RETURNING story_id, title, body, pen_name, tags, content_warnings",
             story_id, "approved" if decision.decision == "approve" else "rejected", moderator.id,
-            decision.reason, decision.content_warnings)
+            decision.reason, decision.content_warnings,
+            decision.tags if decision.decision == "approve" else None)
         if row is None:
             state = await conn.fetchval("SELECT state FROM queue_items WHERE story_id = $1", story_id)
             raise Conflict(state)
@@ -72,9 +77,57 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
         await enqueue(conn, event)
         await conn.execute(
             "INSERT INTO audit_log (moderator_id, action, story_id, detail) VALUES ($1, $2, $3, $4)",
-            moderator.id, f"story.{decision.decision}d", story_id,
-            {"reason": decision.reason, "content_warnings": decision.content_warnings})
+            moderator.id, "story.approved" if decision.decision == "approve" else "story.rejected", story_id,
+            {"reason": decision.reason, "content_warnings": decision.content_warnings}
+            | ({"tags": decision.tags} if decision.tags is not None and decision.decision == "approve" else {}))
+        if decision.decision == "reject":
+            await conn.execute("DELETE FROM reveals WHERE story_id = $1", story_id)
     return event.type
+
+
+async def takedown(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, reason: str) -> None:
+    """Unpublish an approved story: publishing deletes it (410) and the author's
+    receipt shows the reason. Open reports on it are resolved. Raises Conflict
+    when the story is not published (already taken down, or never approved)."""
+    async with pool.acquire() as conn, conn.transaction():
+        done = await conn.fetchval(
+            "UPDATE queue_items SET state = 'unpublished', unpublished_at = now(), unpublished_by = $2,"
+            " unpublished_reason = $3 WHERE story_id = $1 AND state = 'approved' RETURNING true",
+            story_id, moderator.id, reason)
+        if not done:
+            state = await conn.fetchval("SELECT state FROM queue_items WHERE story_id = $1", story_id)
+            raise Conflict(state)
+        await enqueue(conn, new_event("StoryUnpublished", story_id=str(story_id), reason=reason))
+        await conn.execute(
+            "UPDATE reports SET resolved_at = now(), resolved_by = $2, resolution = 'taken_down'"
+            " WHERE story_id = $1 AND resolved_at IS NULL", story_id, moderator.id)
+        await conn.execute(
+            "INSERT INTO audit_log (moderator_id, action, story_id, detail) VALUES ($1, 'story.unpublished', $2, $3)",
+            moderator.id, story_id, {"reason": reason})
+
+
+async def dismiss_reports(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, note: str | None) -> int:
+    """Keep the story published and close its open reports. Returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        n = len(await conn.fetch(
+            "UPDATE reports SET resolved_at = now(), resolved_by = $2, resolution = 'dismissed'"
+            " WHERE story_id = $1 AND resolved_at IS NULL RETURNING 1", story_id, moderator.id))
+        if n:
+            await conn.execute(
+                "INSERT INTO audit_log (moderator_id, action, story_id, detail)"
+                " VALUES ($1, 'reports.dismissed', $2, $3)", moderator.id, story_id, {"reports": n, "reason": note})
+    return n
+
+
+async def on_reported(conn: asyncpg.Connection, event: Event) -> None:
+    """A reader reported a published story: into the reported queue, with the reason."""
+    d = event.data
+    story_id = uuid.UUID(d["story_id"])
+    if await conn.fetchval("SELECT true FROM withdrawn_stories WHERE story_id = $1", story_id):
+        return
+    await conn.execute(
+        "INSERT INTO reports (report_id, story_id, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        uuid.UUID(d["report_id"]), story_id, d["reason"][:2000])
 
 
 async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
@@ -83,6 +136,9 @@ async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
     await conn.execute("INSERT INTO withdrawn_stories (story_id) VALUES ($1) ON CONFLICT DO NOTHING", story_id)
     await conn.execute("DELETE FROM queue_items WHERE story_id = $1", story_id)
     await conn.execute("DELETE FROM outbox WHERE story_id = $1", story_id)
+    # Reports quote the story; they go with it.
+    await conn.execute("DELETE FROM reports WHERE story_id = $1", story_id)
+    await conn.execute("DELETE FROM reveals WHERE story_id = $1", story_id)
 
 
-HANDLERS = {"StoryWithdrawn": on_withdrawn}
+HANDLERS = {"StoryWithdrawn": on_withdrawn, "StoryReported": on_reported}
