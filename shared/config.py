@@ -44,6 +44,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STREAM_MAX_AGE_DAYS", "14", "How long JetStream keeps events (story text included)."),
     Setting("MAX_BODY_BYTES", "262144", "Largest request body accepted; larger ones get 413."),
     Setting("LOG_LEVEL", "INFO", "Log level of every service (logs never hold client addresses)."),
+    Setting("QUICK_EXIT_URL", "https://www.bbc.com/weather", "Neutral page the quick-exit button (and Escape "
+            "pressed twice) replaces every public page with."),
+    Setting("PUBLIC_SUBMISSION_URL", None, "Address readers use to reach the submission service, for links "
+            "between the two public services. Unset: http://HOST:SUBMISSION_PORT."),
+    Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
+            "http://HOST:PUBLISHING_PORT."),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -80,6 +86,15 @@ def _bool(env: dict[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _url(env: dict[str, str], name: str) -> str | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    if not re.match(r"^https?://[^\s\"'<>]+$", raw):
+        raise ConfigError(f"{name} must be an http:// or https:// address, got {raw!r}")
+    return raw
+
+
 def parse_rate(raw: str) -> tuple[int, int] | None:
     """`10/hour` → (10, 3600); `off` → None."""
     if raw.strip().lower() == "off":
@@ -114,6 +129,9 @@ class Settings:
     stream_max_age_days: int
     max_body_bytes: int
     log_level: str
+    quick_exit_url: str
+    public_submission_url: str | None
+    public_publishing_url: str | None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -144,7 +162,16 @@ class Settings:
             stream_max_age_days=_int(env, "STREAM_MAX_AGE_DAYS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES"),
             log_level=(_get(env, "LOG_LEVEL") or "INFO").upper(),
+            quick_exit_url=_url(env, "QUICK_EXIT_URL") or "",
+            public_submission_url=_url(env, "PUBLIC_SUBMISSION_URL"),
+            public_publishing_url=_url(env, "PUBLIC_PUBLISHING_URL"),
         )
+
+    def submission_url(self) -> str:
+        return (self.public_submission_url or f"http://{self.host}:{self.submission_port}").rstrip("/")
+
+    def publishing_url(self) -> str:
+        return (self.public_publishing_url or f"http://{self.host}:{self.publishing_port}").rstrip("/")
 
     def secret(self) -> str:
         """The session key: configured, or generated once per DATA_DIR."""

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from services.moderation import auth, queue
+from services.moderation import auth, queue, resources
 from services.moderation.handlers import DECISIONS, REASON_MAX, Conflict, Decision, decide
 from services.moderation.handlers import HANDLERS as EVENT_HANDLERS
 from shared import bus
@@ -301,6 +301,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/session", api_login, methods=["POST"]),
             Route("/api/queue", api_queue),
             Route("/api/queue/{id}/decision", api_decide, methods=["POST"]),
+            # Support resources for publishing's /support page (admins only; see resources.py).
+            Route("/resources", moderator_only(admin=True)(resources.page)),
+            Route("/resources", moderator_only(admin=True)(resources.form), methods=["POST"]),
+            Route("/api/resources", moderator_only(admin=True)(resources.api_get)),
+            Route("/api/resources", moderator_only(admin=True)(resources.api_put), methods=["PUT"]),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Mount("/static", static_files(), name="static"),
