@@ -151,7 +151,8 @@ def read_form(form: Any) -> FormState:
     """The form's fields as sent (a starlette FormData or anything with get/getlist)."""
     return FormState(
         title=_text(form, "title", 2000), body=_text(form, "body"), pen_name=_text(form, "pen_name", 2000),
-        heritage=_text(form, "heritage", 4000), heritage_pick=_many(form, "heritage_pick"),
+        # `tags` is the skeleton form's field name; scripted posters may still send it.
+        heritage=_text(form, "heritage", 4000) or _text(form, "tags", 4000), heritage_pick=_many(form, "heritage_pick"),
         themes=_many(form, "themes"), cw=_many(form, "cw"), cw_other=_text(form, "cw_other", 4000))
 
 
