@@ -59,6 +59,12 @@ SETTINGS: tuple[Setting, ...] = (
             "passage this long lies whole in one window. More costs throughput."),
     Setting("SCREEN_ACK_WAIT", "30", "Seconds before JetStream redelivers a story a dead worker held; live "
             "workers keep long screenings alive with in-progress acks."),
+    Setting("QUICK_EXIT_URL", "https://www.bbc.com/weather", "Neutral page the quick-exit button (and Escape "
+            "pressed twice) replaces every public page with."),
+    Setting("PUBLIC_SUBMISSION_URL", None, "Address readers use to reach the submission service, for links "
+            "between the two public services. Unset: http://HOST:SUBMISSION_PORT."),
+    Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
+            "http://HOST:PUBLISHING_PORT."),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -125,6 +131,15 @@ def _bool(env: dict[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _url(env: dict[str, str], name: str) -> str | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    if not re.match(r"^https?://[^\s\"'<>]+$", raw):
+        raise ConfigError(f"{name} must be an http:// or https:// address, got {raw!r}")
+    return raw
+
+
 def parse_rate(raw: str) -> tuple[int, int] | None:
     """`10/hour` → (10, 3600); `off` → None."""
     if raw.strip().lower() == "off":
@@ -167,6 +182,9 @@ class Settings:
     screen_threads: int
     screen_window_overlap: int
     screen_ack_wait: int
+    quick_exit_url: str
+    public_submission_url: str | None
+    public_publishing_url: str | None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -212,7 +230,16 @@ class Settings:
             screen_threads=_int(env, "SCREEN_THREADS"),
             screen_window_overlap=_int(env, "SCREEN_WINDOW_OVERLAP"),
             screen_ack_wait=_int(env, "SCREEN_ACK_WAIT"),
+            quick_exit_url=_url(env, "QUICK_EXIT_URL") or "",
+            public_submission_url=_url(env, "PUBLIC_SUBMISSION_URL"),
+            public_publishing_url=_url(env, "PUBLIC_PUBLISHING_URL"),
         )
+
+    def submission_url(self) -> str:
+        return (self.public_submission_url or f"http://{self.host}:{self.submission_port}").rstrip("/")
+
+    def publishing_url(self) -> str:
+        return (self.public_publishing_url or f"http://{self.host}:{self.publishing_port}").rstrip("/")
 
     def secret(self) -> str:
         """The session key: configured, or generated once per DATA_DIR."""

@@ -47,6 +47,10 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("StoryWithdrawn", "stories.withdrawn", 1, {"story_id": str}),
         EventType("StoryUnpublished", "stories.unpublished", 1, {"story_id": str, "reason": str}),
         EventType("StoryReported", "stories.reported", 1, {"story_id": str, "report_id": str, "reason": str}),
+        # Not about one story, but it rides the one stream (subjects `stories.>`) so
+        # every consumer already sees it; services without a handler ack and skip it.
+        EventType("ResourcesUpdated", "stories.site.resources_updated", 1,
+                  {"revision": int, "intro": str, "entries": list}),
     )
 }
 SUBJECT_TO_TYPE = {t.subject: t for t in EVENT_TYPES.values()}

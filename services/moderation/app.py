@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from services.moderation import auth, dashboard, queue, render, retention, wordlists
+from services.moderation import auth, dashboard, queue, render, resources, retention, wordlists
 from services.moderation import openapi as moderation_openapi
 from services.moderation.handlers import (
     DECISIONS,
@@ -833,6 +833,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/queue/{id}/claim", api_claim, methods=["POST"]),
             Route("/api/queue/{id}/reveal", api_reveal, methods=["POST"]),
             Route("/api/queue/{id}/takedown", api_takedown, methods=["POST"]),
+            # Support resources for publishing's /support page (admins only; see resources.py).
+            Route("/resources", moderator_only(admin=True)(resources.page)),
+            Route("/resources", moderator_only(admin=True)(resources.form), methods=["POST"]),
+            Route("/api/resources", moderator_only(admin=True)(resources.api_get)),
+            Route("/api/resources", moderator_only(admin=True)(resources.api_put), methods=["PUT"]),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/openapi.json", moderation_openapi.openapi),

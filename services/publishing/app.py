@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+import hashlib
 import json
 import uuid
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from shared.events import new_event
 from shared.outbox import enqueue
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
+from shared.taxonomy import THEMES, is_theme
 from shared.text import clean_for_display
 from shared.web import (
     BodyLimit,
@@ -45,20 +50,73 @@ def _rt(request: Request) -> Runtime:
     return request.state.rt
 
 
+def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    return {"request": request, "here": "stories", "is_theme": is_theme} | context
+
+
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           form: bool = False) -> Response:
+    """A page with a form (CSRF cookie, never cached) or an error page."""
     if form:
         context = {"csrf": csrf_token(request)} | context
-    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    response = TEMPLATES.TemplateResponse(request, name, _context(request, context), status_code=status_code)
+    response.headers["Cache-Control"] = "no-store" if form else "no-cache"
     if form:
-        response.headers["Cache-Control"] = "no-store"
         set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
     return response
+
+
+def _http_date(day: dt.date) -> str:
+    return formatdate(calendar.timegm(day.timetuple()), usegmt=True)
+
+
+def cached(request: Request, body: str | bytes, media_type: str, last_modified: dt.date | None = None,
+           trust_date: bool = False) -> Response:
+    """A 200 with an ETag (a hash of the exact bytes) and Last-Modified, or a 304.
+
+    `Cache-Control: no-cache` makes every cache revalidate before reuse, so a story
+    that is withdrawn disappears at once instead of living on in someone's cache.
+    Last-Modified is only a day (stories carry only their publication day), and a
+    list can change within a day when a story is withdrawn, so If-Modified-Since is
+    trusted only for a single story's page (`trust_date`), whose content never
+    changes; lists revalidate by ETag.
+    """
+    raw = body.encode() if isinstance(body, str) else body
+    etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if last_modified is not None:
+        headers["Last-Modified"] = _http_date(last_modified)
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        if etag in tags or "*" in tags:
+            return Response(status_code=304, headers=headers)
+    elif trust_date and last_modified is not None and (ims := request.headers.get("if-modified-since")):
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            since = None
+        if since is not None and since.tzinfo is not None and since.date() >= last_modified:
+            return Response(status_code=304, headers=headers)
+    return Response(raw, media_type=media_type, headers=headers)
+
+
+def _render(request: Request, name: str, context: dict[str, Any]) -> str:
+    return TEMPLATES.get_template(name).render(_context(request, context))
+
+
+def _html(request: Request, name: str, context: dict[str, Any], last_modified: dt.date | None = None,
+          trust_date: bool = False) -> Response:
+    return cached(request, _render(request, name, context), "text/html; charset=utf-8", last_modified, trust_date)
 
 
 def _query(request: Request) -> tuple[str | None, str | None, str | None]:
     p = request.query_params
     return p.get("cursor") or None, p.get("tag") or None, (p.get("q") or "").strip() or None
+
+
+def _newest(stories: list[Any]) -> dt.date | None:
+    return max((s["published_on"] for s in stories), default=None)
 
 
 async def index(request: Request) -> Response:
@@ -68,7 +126,16 @@ async def index(request: Request) -> Response:
     except feed.BadQuery as e:
         return _page(request, "feed.html", {"stories": [], "next": None, "q": q, "tag": tag, "error": str(e)},
                      status_code=400)
-    return _page(request, "feed.html", {"stories": stories, "next": next_cursor, "q": q, "tag": tag})
+    return _html(request, "feed.html", {"stories": stories, "next": next_cursor, "q": q, "tag": tag,
+                                        "cursor": cursor}, _newest(stories))
+
+
+async def tags_index(request: Request) -> Response:
+    rows = await feed.all_tags(_rt(request).pool)
+    heritage = [r for r in rows if not is_theme(r["tag"])]
+    counts = {r["tag"].casefold(): r["n"] for r in rows}
+    themes = [(t, counts.get(t.casefold(), 0)) for t in THEMES]
+    return _html(request, "tags.html", {"heritage": heritage, "themes": themes})
 
 
 async def tag_page(request: Request) -> Response:
@@ -78,7 +145,8 @@ async def tag_page(request: Request) -> Response:
         stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag)
     except feed.BadQuery as e:
         return _page(request, "feed.html", {"stories": [], "next": None, "tag": tag, "error": str(e)}, 400)
-    return _page(request, "feed.html", {"stories": stories, "next": next_cursor, "tag": tag, "q": None})
+    return _html(request, "feed.html", {"stories": stories, "next": next_cursor, "tag": tag, "q": None,
+                                        "cursor": cursor, "theme": is_theme(tag)}, _newest(stories))
 
 
 def _story_uuid(request: Request) -> uuid.UUID | None:
@@ -94,15 +162,24 @@ async def story_page(request: Request) -> Response:
     if row is None:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
-    return _page(request, "story.html", {"story": row})
+    return _html(request, "story.html", {"story": row}, row["published_on"], trust_date=True)
 
 
 async def atom(request: Request) -> Response:
     tag = request.query_params.get("tag") or None
-    stories, _ = await feed.list_stories(_rt(request).pool, tag=tag, limit=50)
-    base = str(request.base_url).rstrip("/")
+    try:
+        stories, _ = await feed.list_stories(_rt(request).pool, tag=tag, limit=50)
+    except feed.BadQuery as e:
+        return JSONResponse({"errors": {"tag": str(e)}}, status_code=422)
+    base = _rt(request).settings.publishing_url() if _rt(request).settings.public_publishing_url else str(
+        request.base_url).rstrip("/")
     body = TEMPLATES.get_template("feed.atom").render(stories=stories, base=base, tag=tag)
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    return cached(request, body, "application/atom+xml; charset=utf-8", _newest(stories))
+
+
+def _json(request: Request, data: Any, last_modified: dt.date | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return cached(request, body, "application/json", last_modified)
 
 
 async def api_stories(request: Request) -> Response:
@@ -111,7 +188,7 @@ async def api_stories(request: Request) -> Response:
         stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q)
     except feed.BadQuery as e:
         return JSONResponse({"errors": {"query": str(e)}}, status_code=422)
-    return JSONResponse({"items": [feed.story_json(r) for r in stories], "next": next_cursor})
+    return _json(request, {"items": [feed.story_json(r) for r in stories], "next": next_cursor}, _newest(stories))
 
 
 async def api_story(request: Request) -> Response:
@@ -120,7 +197,17 @@ async def api_story(request: Request) -> Response:
     if row is None:
         return JSONResponse({"error": "This story is no longer available." if gone else "No such story."},
                             status_code=410 if gone else 404)
-    return JSONResponse(feed.story_json(row))
+    return _json(request, feed.story_json(row), row["published_on"])
+
+
+async def support(request: Request) -> Response:
+    row = await feed.resources(_rt(request).pool)
+    entries = list(row["entries"]) if row else []
+    regions: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        regions.setdefault(e.get("region") or "Everywhere", []).append(e)
+    return _html(request, "support.html", {"here": "support", "intro": row["intro"] if row else "",
+                                           "regions": regions})
 
 
 async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str]:
@@ -170,12 +257,18 @@ async def report_form(request: Request) -> Response:
         status, message = 400, "The form expired; please try again."
     else:
         status, message = await _report(request, sid, form.get("reason"))
-    row = (await feed.get_story(_rt(request).pool, sid))[0] if sid else None
+    row, gone = (await feed.get_story(_rt(request).pool, sid)) if sid else (None, None)
     if row is None:
-        return _page(request, "gone.html", {"gone": None}, status_code=404)
+        return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
     return _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
                                           "done": message if status == 202 else None},
                  status_code=status, form=True)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "Nothing here."}, status_code=404)
+    return _page(request, "gone.html", {"gone": None}, status_code=404)
 
 
 async def healthz(request: Request) -> Response:
@@ -190,9 +283,13 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, publishing_url="",
+                                 submission_url=settings.submission_url())
     return Starlette(
         routes=[
             Route("/", index),
+            Route("/support", support),
+            Route("/tags", tags_index),
             Route("/tags/{tag}", tag_page),
             Route("/stories/{id}", story_page),
             Route("/stories/{id}/report", report_page),
@@ -207,6 +304,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", static_files(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers() | {404: not_found},
         lifespan=lifespan("publishing", HERE, settings=settings, consumers=_consumers),
     )

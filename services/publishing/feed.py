@@ -9,6 +9,11 @@ import asyncpg
 
 PAGE = 20
 Q_MAX = 200
+TAG_MAX = 100
+
+
+# The exact expression the trigram index covers (migrations/020_search.sql).
+SEARCH_TEXT = "(title || ' ' || coalesce(pen_name, '') || ' ' || body)"
 
 
 class BadQuery(ValueError):
@@ -29,13 +34,19 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         args.append(int(cursor))
         where.append(f"seq < ${len(args)}")
     if tag:
+        if len(tag) > TAG_MAX:
+            raise BadQuery("That tag is too long to exist.")
         args.append(tag)
         where.append(f"EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower(${len(args)}))")
     if q:
         if len(q) > Q_MAX:
             raise BadQuery(f"Keep searches to {Q_MAX} characters.")
+        # Stemmed full-text search for space-separated languages, OR a substring match
+        # for scripts without word spaces (CJK); see migrations/020_search.sql.
+        args.append(q)
+        fts = f"search_en @@ websearch_to_tsquery('english', ${len(args)})"
         args.append(_like(q))
-        where.append(f"(title ILIKE ${len(args)} OR body ILIKE ${len(args)} OR pen_name ILIKE ${len(args)})")
+        where.append(f"({fts} OR {SEARCH_TEXT} ILIKE ${len(args)})")
     args.append(limit + 1)
     rows = await pool.fetch(
         "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
@@ -59,3 +70,18 @@ def story_json(row: asyncpg.Record) -> dict[str, Any]:
         "tags": list(row["tags"]), "content_warnings": list(row["content_warnings"]),
         "published_on": row["published_on"].isoformat(),
     }
+
+
+async def all_tags(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Every tag on a published story with its count, most used first."""
+    return await pool.fetch(
+        "SELECT min(t) AS tag, count(*) AS n FROM stories, unnest(tags) AS t GROUP BY lower(t)"
+        " ORDER BY n DESC, lower(min(t))")
+
+
+async def newest_day(pool: asyncpg.Pool) -> Any:
+    return await pool.fetchval("SELECT max(published_on) FROM stories")
+
+
+async def resources(pool: asyncpg.Pool) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT revision, intro, entries FROM site_resources WHERE id = 1")

@@ -38,8 +38,19 @@ async def on_unpublished(conn: asyncpg.Connection, event: Event) -> None:
     await _gone(conn, event.data["story_id"], "unpublished")
 
 
+async def on_resources_updated(conn: asyncpg.Connection, event: Event) -> None:
+    """Keep the newest support resources; an older revision arriving late changes nothing."""
+    d = event.data
+    await conn.execute(
+        "INSERT INTO site_resources (id, revision, intro, entries) VALUES (1, $1, $2, $3)"
+        " ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, intro = EXCLUDED.intro,"
+        " entries = EXCLUDED.entries WHERE site_resources.revision < EXCLUDED.revision",
+        d["revision"], d["intro"], d["entries"])
+
+
 HANDLERS = {
     "StoryApproved": on_approved,
     "StoryWithdrawn": on_withdrawn,
     "StoryUnpublished": on_unpublished,
+    "ResourcesUpdated": on_resources_updated,
 }

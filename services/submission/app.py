@@ -14,11 +14,24 @@ from starlette.routing import Mount, Route
 
 from services.submission import handlers, retention
 from services.submission import openapi as submission_openapi
-from services.submission.validation import Invalid, StoryInput, validate_story
+from services.submission.validation import (
+    BODY_MAX,
+    BODY_MIN,
+    FORM_ANCHORS,
+    PEN_NAME_MAX,
+    TITLE_MAX,
+    FormState,
+    Invalid,
+    StoryInput,
+    read_form,
+    validate_form,
+    validate_story,
+)
 from shared import bus
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
+from shared.taxonomy import CONTENT_WARNINGS, THEMES
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
@@ -61,65 +74,106 @@ async def _rate_limited(request: Request) -> Response | None:
     headers = {"Retry-After": str(verdict.retry_after)}
     if request.url.path.startswith("/api/"):
         return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
-    return _page(request, "form.html", {"errors": {"rate": message}, "form": {}}, status_code=429,
-                 headers=headers)
+    state = read_form(await request.form())
+    return await _form_page(request, state, {"rate": message}, status_code=429, headers=headers)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           headers: dict[str, str] | None = None) -> Response:
-    context = {"csrf": csrf_token(request)} | context
+    context = {"csrf": csrf_token(request), "errors": {}} | context
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+    # Nothing a member typed or was given (a receipt code) may sit in a cache.
     response.headers["Cache-Control"] = "no-store"
     return set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
 
 
 # --- HTML ------------------------------------------------------------------------------
 
+LIMITS = {"title": TITLE_MAX, "body_min": BODY_MIN, "body_max": BODY_MAX, "pen_name": PEN_NAME_MAX}
+
+
+async def _form_page(request: Request, state: FormState, errors: dict[str, str], status_code: int = 200,
+                     preview: StoryInput | None = None, headers: dict[str, str] | None = None) -> Response:
+    suggestions = await handlers.tag_suggestions(_rt(request).pool)
+    # Keep the member's own picks visible even if they are no longer among the suggestions.
+    suggestions += [t for t in state.heritage_pick if t not in suggestions]
+    return _page(request, "form.html", {
+        "here": "share", "form": state, "errors": errors, "preview": preview, "suggestions": suggestions,
+        "themes": THEMES, "warnings": CONTENT_WARNINGS, "limits": LIMITS, "anchors": FORM_ANCHORS,
+    }, status_code=status_code, headers=headers)
+
 
 async def form(request: Request) -> Response:
-    return _page(request, "form.html", {"form": {}, "errors": {}})
+    return await _form_page(request, FormState(), {})
 
 
 async def submit_form(request: Request) -> Response:
     data = await request.form()
+    state = read_form(data)
     if not csrf_ok(request, data.get("csrf")):
-        return _page(request, "form.html", {"form": dict(data), "errors": {
-            "form": "This form expired. Your text is below; please send it again."}}, status_code=400)
-    fields = {k: data.get(k) for k in ("title", "body", "pen_name", "tags", "content_warnings")}
+        return await _form_page(request, state, {
+            "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
-        story = validate_story(fields)
+        story = validate_form(state)
     except Invalid as e:
-        return _page(request, "form.html", {"form": fields, "errors": e.errors}, status_code=422)
+        return await _form_page(request, state, e.errors, status_code=422)
+    if data.get("action") == "preview":
+        return await _form_page(request, state, {}, preview=story)
     if (limited := await _rate_limited(request)) is not None:
         return limited
     code = await _submit(request, story)
-    return _page(request, "receipt.html", {"receipt": code}, status_code=201)
+    return _page(request, "receipt.html", {"receipt": code, "here": "share"}, status_code=201)
+
+
+async def privacy(request: Request) -> Response:
+    settings = _rt(request).settings
+    # RETENTION_DAYS arrives with the hardening work; until then the documented default.
+    days = getattr(settings, "retention_days", 30)
+    return _page(request, "privacy.html", {"retention_days": days, "here": None})
+
+
+async def guidelines(request: Request) -> Response:
+    return _page(request, "guidelines.html", {"here": None})
 
 
 async def status_page(request: Request) -> Response:
-    return _page(request, "status.html", {"errors": {}})
+    return _page(request, "status.html", {"errors": {}, "here": "status"})
 
 
 async def status_form(request: Request) -> Response:
     data = await request.form()
+    ctx: dict[str, Any] = {"here": "status"}
     if not csrf_ok(request, data.get("csrf")):
-        return _page(request, "status.html", {"errors": {"receipt": "This form expired; please try again."}},
+        return _page(request, "status.html", ctx | {"errors": {"receipt": "This form expired; please try again."}},
                      status_code=400)
-    row = await handlers.find_by_receipt(_rt(request).pool, data.get("receipt"))
+    raw = data.get("receipt")
+    if not isinstance(raw, str) or not raw.strip():
+        return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
+                     status_code=422)
+    row = await handlers.find_by_receipt(_rt(request).pool, raw)
     if row is None:
-        return _page(request, "status.html", {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
-    if data.get("action") == "withdraw":
+        return _page(request, "status.html", ctx | {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
+    action = data.get("action")
+    ctx |= {"story": row, "receipt": raw.strip()}
+    if action == "withdraw":
         if data.get("confirm") != "yes":
-            return _page(request, "status.html", {"story": row, "receipt": data.get("receipt"),
-                                                   "errors": {"confirm": "Tick the box to confirm."}},
-                         status_code=422)
+            return _page(request, "status.html", ctx | {"confirming": True, "errors": {
+                "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
         await handlers.withdraw(_rt(request).pool, row["story_id"])
         _rt(request).wake_relay()
-        return _page(request, "status.html", {"withdrawn": True, "errors": {}})
-    return _page(request, "status.html", {"story": row, "receipt": data.get("receipt"), "errors": {}})
+        return _page(request, "status.html", {"here": "status", "withdrawn": True})
+    if action == "confirm-withdraw":
+        return _page(request, "status.html", ctx | {"confirming": True})
+    return _page(request, "status.html", ctx)
 
 
 _NO_SUCH_RECEIPT = "We could not find a story with that receipt code. Check it and try again."
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "Nothing here."}, status_code=404)
+    return _page(request, "not_found.html", {"here": None}, status_code=404)
 
 
 # --- JSON API --------------------------------------------------------------------------
@@ -189,9 +243,13 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, submission_url="",
+                                 publishing_url=settings.publishing_url())
     return Starlette(
         routes=[
             Route("/", form),
+            Route("/privacy", privacy),
+            Route("/guidelines", guidelines),
             Route("/stories", submit_form, methods=["POST"]),
             Route("/status", status_page),
             Route("/status", status_form, methods=["POST"]),
@@ -204,6 +262,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", static_files(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers() | {404: not_found},
         lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
     )

@@ -11,6 +11,7 @@ from services.submission import receipts
 from services.submission.validation import StoryInput
 from shared.events import Event, new_event
 from shared.outbox import enqueue
+from shared.taxonomy import is_theme
 
 
 async def submit_story(pool: asyncpg.Pool, story: StoryInput) -> str:
@@ -28,6 +29,20 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput) -> str:
             story.tags, story.content_warnings)
         await enqueue(conn, event)
     return code
+
+
+async def tag_suggestions(pool: asyncpg.Pool, limit: int = 30) -> list[str]:
+    """Heritage tags of published stories, most used first, for the form to offer.
+
+    Submission may not read publishing's tables, but its own `stories` rows follow
+    each story through events (status `published` after StoryApproved, text and tags
+    erased on withdrawal, `rejected` after a takedown), so published tags are already
+    here. Only published stories count: a rejected story's tags never reach anyone.
+    """
+    rows = await pool.fetch(
+        "SELECT min(t) AS tag, count(*) AS n FROM stories, unnest(tags) AS t"
+        " WHERE status = 'published' GROUP BY lower(t) ORDER BY n DESC, lower(min(t)) LIMIT $1", limit * 2)
+    return [r["tag"] for r in rows if not is_theme(r["tag"])][:limit]
 
 
 async def find_by_receipt(pool: asyncpg.Pool, raw_code: object) -> asyncpg.Record | None:

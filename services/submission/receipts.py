@@ -29,11 +29,14 @@ def normalise(code: str) -> str | None:
     cannot be a code."""
     if not isinstance(code, str) or len(code) > 64:
         return None
-    c = code.strip().upper().replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
-    if not c.startswith("BR-") and len(c) == 20:
-        c = "BR-" + "-".join(c[i:i + 5] for i in range(0, 20, 5))
-    if c.startswith("BR") and not c.startswith("BR-"):
-        c = "BR-" + c[2:]
+    # Keep letters and digits only: spaces, dashes or dots between groups all work.
+    c = "".join(ch for ch in code.upper() if ch.isascii() and ch.isalnum())
+    if c.startswith("BR") and len(c) == 22:
+        c = c[2:]
+    c = c.replace("O", "0").replace("I", "1").replace("L", "1")
+    if len(c) != 20:
+        return None
+    c = "BR-" + "-".join(c[i:i + 5] for i in range(0, 20, 5))
     m = _SHAPE.match(c)
     if not m or any(ch not in _ALPHABET for ch in "".join(m.groups())):
         return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from shared.taxonomy import CONTENT_WARNINGS, THEMES
 from shared.text import clean_for_display, clean_line
 
 TITLE_MAX = 120
@@ -17,8 +18,13 @@ TAGS_MAX = 12
 CW_MAX = 60
 CWS_MAX = 10
 
-# Letters and marks of any script, digits, spaces, and a little punctuation.
-_TAG_OK = re.compile(r"^[\w\s'’\-&/.]+$", re.UNICODE)
+_TAG_PUNCTUATION = frozenset(" '’-&/._")
+
+
+def _tag_ok(tag: str) -> bool:
+    """Letters, combining marks (Devanagari vowel signs, Tagalog accents), digits, spaces
+    and a little punctuation, in any script. a regex word class misses combining marks."""
+    return all(unicodedata.category(ch)[0] in "LMN" or ch in _TAG_PUNCTUATION for ch in tag)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def validate_story(data: Any) -> StoryInput:
             errors["tags"] = f"Use up to {TAGS_MAX} tags."
         elif any(len(t) > TAG_MAX for t in tags):
             errors["tags"] = f"Each tag can be up to {TAG_MAX} characters."
-        elif any(not _TAG_OK.match(t) for t in tags):
+        elif any(not _tag_ok(t) for t in tags):
             errors["tags"] = "Tags can use letters, numbers, spaces, hyphens and apostrophes."
     cws = _dedupe([clean_line(t) for t in _as_list(data.get("content_warnings"), "content_warnings", errors)])
     if "content_warnings" not in errors:
@@ -110,3 +116,65 @@ def validate_story(data: Any) -> StoryInput:
     if errors:
         raise Invalid(errors)
     return StoryInput(title, body, pen_name, tags, cws)
+
+
+# --- The HTML form: separate widgets, folded into the API's shape ---------------------
+
+# Where a per-field error sends the reader (the error summary links to these ids).
+FORM_ANCHORS = {"tags": "heritage", "content_warnings": "cw_other", "themes": "themes-group", "story": "title"}
+
+
+@dataclass
+class FormState:
+    """What the member typed, kept to show the form again (after a preview or an error)."""
+
+    title: str = ""
+    body: str = ""
+    pen_name: str = ""
+    heritage: str = ""
+    heritage_pick: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    cw: tuple[str, ...] = ()
+    cw_other: str = ""
+
+
+def _text(form: Any, name: str, limit: int = BODY_MAX * 2) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _many(form: Any, name: str) -> tuple[str, ...]:
+    return tuple(v[:200] for v in form.getlist(name) if isinstance(v, str))[:50]
+
+
+def read_form(form: Any) -> FormState:
+    """The form's fields as sent (a starlette FormData or anything with get/getlist)."""
+    return FormState(
+        title=_text(form, "title", 2000), body=_text(form, "body"), pen_name=_text(form, "pen_name", 2000),
+        # `tags` is the skeleton form's field name; scripted posters may still send it.
+        heritage=_text(form, "heritage", 4000) or _text(form, "tags", 4000), heritage_pick=_many(form, "heritage_pick"),
+        themes=_many(form, "themes"), cw=_many(form, "cw"), cw_other=_text(form, "cw_other", 4000))
+
+
+def validate_form(state: FormState) -> StoryInput:
+    """The form's widgets → the same validation as the JSON API, errors keyed by field."""
+    errors: dict[str, str] = {}
+    themes = {t.casefold(): t for t in THEMES}
+    unknown = [t for t in state.themes if t.casefold() not in themes]
+    if unknown:
+        errors["themes"] = "Choose themes from the list."
+    chosen_themes = [themes[t.casefold()] for t in state.themes if t.casefold() in themes]
+    warnings = {c.casefold(): c for c in CONTENT_WARNINGS}
+    cws = [warnings.get(c.casefold(), c) for c in state.cw]
+    cws += [c for c in state.cw_other.split(",")]
+    tags = [t for t in state.heritage.split(",")] + list(state.heritage_pick)
+    try:
+        story = validate_story({"title": state.title, "body": state.body, "pen_name": state.pen_name,
+                                "tags": [t for t in tags if t.strip()] + chosen_themes,
+                                "content_warnings": [c for c in cws if c.strip()]})
+    except Invalid as e:
+        errors = e.errors | errors
+        raise Invalid(errors) from None
+    if errors:
+        raise Invalid(errors)
+    return story
