@@ -226,7 +226,9 @@ class Worker:
             except bus.NATS_DOWN as e:
                 log.warning("worker: nats unavailable (%s)", type(e).__name__)
                 await asyncio.sleep(0.5)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            except (*bus.DB_DOWN, asyncpg.PostgresError) as e:
+                # Includes InternalClientError (a connection cut by a PostgreSQL
+                # restart): wait and carry on rather than crash the worker.
                 log.warning("worker: database unavailable (%s)", type(e).__name__)
                 await asyncio.sleep(1)
 
