@@ -23,7 +23,7 @@ NEUTRAL = "https://www.bbc.com/weather"  # QUICK_EXIT_URL's default; intercepted
 NEUTRAL_HTML = "<!doctype html><title>Weather</title><h1>Weather forecast</h1>"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
