@@ -66,7 +66,7 @@ TEMPLATES.env.globals.update(score_bars=render.score_bars, fired_labels=render.f
 
 # Routes reachable without a session; tests/services/moderation prove every other
 # route refuses an anonymous request.
-PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/metrics", "/static"})
+PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/metrics", "/static", "/openapi.json"})
 BULK_MAX = 100
 PAST = {"approve": "approved", "reject": "rejected"}
 SSE_SECONDS = 600  # a live-update stream ends after this; EventSource reconnects
