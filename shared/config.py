@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
             "passage this long lies whole in one window. More costs throughput."),
     Setting("SCREEN_ACK_WAIT", "30", "Seconds before JetStream redelivers a story a dead worker held; live "
             "workers keep long screenings alive with in-progress acks."),
+    Setting("LOGIN_CLIENT_FAILURES", "20", "Failed moderator logins allowed per client (keyed hash, never "
+            "stored) in 15 minutes before logins from it are refused for a while."),
     Setting("QUICK_EXIT_URL", "https://www.bbc.com/weather", "Neutral page the quick-exit button (and Escape "
             "pressed twice) replaces every public page with."),
     Setting("PUBLIC_SUBMISSION_URL", None, "Address readers use to reach the submission service, for links "
@@ -182,6 +184,7 @@ class Settings:
     screen_threads: int
     screen_window_overlap: int
     screen_ack_wait: int
+    login_client_failures: int
     quick_exit_url: str
     public_submission_url: str | None
     public_publishing_url: str | None
@@ -230,6 +233,7 @@ class Settings:
             screen_threads=_int(env, "SCREEN_THREADS"),
             screen_window_overlap=_int(env, "SCREEN_WINDOW_OVERLAP"),
             screen_ack_wait=_int(env, "SCREEN_ACK_WAIT"),
+            login_client_failures=max(1, _int(env, "LOGIN_CLIENT_FAILURES")),
             quick_exit_url=_url(env, "QUICK_EXIT_URL") or "",
             public_submission_url=_url(env, "PUBLIC_SUBMISSION_URL"),
             public_publishing_url=_url(env, "PUBLIC_PUBLISHING_URL"),

@@ -54,6 +54,9 @@ class Stack:
             "MODERATION_PORT": str(self.ports["moderation"]),
             "PUBLISHING_PORT": str(self.ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
+            # Every test logs in from 127.0.0.1; the per-client throttle is tested on
+            # its own limiter (tests/services/moderation/test_auth_accounts.py).
+            "LOGIN_CLIENT_FAILURES": "100000",
             "SESSION_SECRET": "test-secret-" + os.urandom(8).hex(),
         } | (env or {})
         self.proc: subprocess.Popen[bytes] | None = None

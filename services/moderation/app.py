@@ -150,7 +150,7 @@ def _with_flash(url: str, message: str) -> str:
 
 def _throttle(rt: Runtime) -> LoginThrottle:
     if "throttle" not in rt.extra:
-        rt.extra["throttle"] = LoginThrottle(rt.js)
+        rt.extra["throttle"] = LoginThrottle(rt.js, client_failures=rt.settings.login_client_failures)
     return rt.extra["throttle"]
 
 
