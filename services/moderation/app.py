@@ -370,6 +370,18 @@ def _story_id(request: Request) -> uuid.UUID | None:
         return None
 
 
+async def _item_form(request: Request) -> tuple[uuid.UUID, FormData] | Response:
+    """The story id from the path and the posted form of an item's action, or the
+    error page to answer with (expired form 400, unknown id 404)."""
+    story_id = _story_id(request)
+    form = await _form(request)
+    if form is None:
+        return _error(request, _EXPIRED, 400)
+    if story_id is None:
+        return _error(request, "No such item.", 404)
+    return story_id, form
+
+
 def _conflict_message(state: str | None) -> str:
     if state is None:
         return "This story is gone: its author withdrew it."
@@ -410,12 +422,10 @@ async def api_decide(request: Request) -> Response:
 
 @moderator_only()
 async def decide_form(request: Request) -> Response:
-    story_id = _story_id(request)
-    form = await _form(request)
-    if form is None:
-        return _error(request, _EXPIRED, 400)
-    if story_id is None:
-        return _error(request, "No such item.", 404)
+    parsed_form = await _item_form(request)
+    if isinstance(parsed_form, Response):
+        return parsed_form
+    story_id, form = parsed_form
     rt = _rt(request)
     parsed = _parse_decision({k: form.get(k) for k in ("decision", "reason", "template", "content_warnings", "tags")},
                              {str(r["id"]): r["body"] for r in await _reason_templates(rt.pool)})
@@ -518,12 +528,10 @@ def _takedown_reason(raw: Any, templates_by_id: dict[str, str], template: Any = 
 
 @moderator_only()
 async def takedown_form(request: Request) -> Response:
-    story_id = _story_id(request)
-    form = await _form(request)
-    if form is None:
-        return _error(request, _EXPIRED, 400)
-    if story_id is None:
-        return _error(request, "No such item.", 404)
+    parsed_form = await _item_form(request)
+    if isinstance(parsed_form, Response):
+        return parsed_form
+    story_id, form = parsed_form
     rt = _rt(request)
     reason = _takedown_reason(form.get("reason"), {str(r["id"]): r["body"] for r in await _reason_templates(rt.pool)},
                               form.get("template"))
@@ -559,12 +567,10 @@ async def api_takedown(request: Request) -> Response:
 
 @moderator_only()
 async def dismiss_form(request: Request) -> Response:
-    story_id = _story_id(request)
-    form = await _form(request)
-    if form is None:
-        return _error(request, _EXPIRED, 400)
-    if story_id is None:
-        return _error(request, "No such item.", 404)
+    parsed_form = await _item_form(request)
+    if isinstance(parsed_form, Response):
+        return parsed_form
+    story_id, form = parsed_form
     note = clean_line(str(form.get("reason") or ""))[:REASON_MAX] or None
     n = await dismiss_reports(_rt(request).pool, story_id, request.state.moderator, note)
     return RedirectResponse(_with_flash(_back(form, "/queue?state=reported"),
