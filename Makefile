@@ -36,7 +36,7 @@ bench-screen: install
 bench-load: install
 	$(BIN)/python bench/load.py
 bench-queue: install
-	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/queue_page.py
 
 models: install
 	$(BIN)/braided fetch-model

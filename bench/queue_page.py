@@ -7,7 +7,7 @@ median of repeated requests, first page and a page deep in the queue. Beside
 it, the same page's query done the naive way (OFFSET, and without the
 index) as a baseline. Target: median under 200 ms.
 
-    make bench-queue            # or: .venv/bin/python bench/queue.py [--items N] [--requests N]
+    make bench-queue            # or: .venv/bin/python bench/queue_page.py [--items N] [--requests N]
 """
 
 from __future__ import annotations
