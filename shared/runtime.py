@@ -71,7 +71,8 @@ async def _ensure_stream(js: JetStreamContext, settings: Settings) -> None:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, with_relay: bool = True,
                        consumers: Callable[[Runtime], list[bus.Consumer]] = lambda rt: [],
-                       pool_size: int = 10, purge: Purge | None = None) -> AsyncIterator[Runtime]:
+                       pool_size: int = 10, purge: Purge | None = None,
+                       housekeeping: bool = False) -> AsyncIterator[Runtime]:
     if not settings.database_url or not settings.nats_url:
         raise RuntimeError("DATABASE_URL and NATS_URL must be set (`braided run` sets them for its services)")
     await migrate(settings.database_url, schema, migration_files(service_dir))
@@ -85,10 +86,11 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
         rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{schema}-relay"))
     for consumer in consumers(rt):
         rt.tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
-    if purge is not None:
+    if housekeeping:
+        # One sweeper per schema: the web app runs it; extra workers on the schema do not.
         rt.tasks.append(asyncio.create_task(
-            run_purges(pool, schema, purge, settings.retention_days, settings.retention_sweep_seconds),
-            name=f"{schema}-retention"))
+            run_purges(pool, schema, purge, settings.retention_days, settings.retention_sweep_seconds,
+                       settings.stream_max_age_days), name=f"{schema}-retention"))
     try:
         yield rt
     finally:
@@ -111,7 +113,7 @@ def lifespan(schema: str, service_dir: Path, *, settings: Settings | None = None
     @contextlib.asynccontextmanager
     async def _lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
         s = settings or Settings.from_env()
-        async with open_runtime(s, schema, service_dir, **kw) as rt:
+        async with open_runtime(s, schema, service_dir, housekeeping=True, **kw) as rt:
             yield {"rt": rt}
 
     return _lifespan
