@@ -36,6 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREEN_WORKERS", "1", "How many screening worker processes `make run` starts."),
     Setting("SUBMISSION_RATE_LIMIT", "10/hour", "Per-client submission limit (N/second|minute|hour|day); "
             "`off` disables it."),
+    Setting("REPORT_RATE_LIMIT", "10/hour", "Per-client limit on reader reports of published stories (same "
+            "form as SUBMISSION_RATE_LIMIT)."),
     Setting("SESSION_SECRET", None, "Key that signs moderator session and CSRF cookies. Unset: a random key "
             "is generated once and kept in DATA_DIR/session_secret (mode 0600)."),
     Setting("COOKIE_SECURE", "auto", "Mark cookies Secure: `auto` (when the request came over HTTPS), "
@@ -142,13 +144,13 @@ def _url(env: dict[str, str], name: str) -> str | None:
     return raw
 
 
-def parse_rate(raw: str) -> tuple[int, int] | None:
+def parse_rate(raw: str, name: str = "SUBMISSION_RATE_LIMIT") -> tuple[int, int] | None:
     """`10/hour` → (10, 3600); `off` → None."""
     if raw.strip().lower() == "off":
         return None
     m = _RATE.match(raw.lower())
     if not m or int(m.group(1)) < 1:
-        raise ConfigError(f"SUBMISSION_RATE_LIMIT must look like 10/hour or be off, got {raw!r}")
+        raise ConfigError(f"{name} must look like 10/hour or be off, got {raw!r}")
     return int(m.group(1)), _PERIODS[m.group(2)]
 
 
@@ -170,6 +172,7 @@ class Settings:
     screen_enabled: bool
     screen_workers: int
     submission_rate_limit: tuple[int, int] | None
+    report_rate_limit: tuple[int, int] | None
     session_secret: str | None
     cookie_secure: str
     stream_replicas: int
@@ -219,6 +222,7 @@ class Settings:
             screen_enabled=_bool(env, "SCREEN_ENABLED"),
             screen_workers=_int(env, "SCREEN_WORKERS"),
             submission_rate_limit=parse_rate(_get(env, "SUBMISSION_RATE_LIMIT") or "off"),
+            report_rate_limit=parse_rate(_get(env, "REPORT_RATE_LIMIT") or "off", "REPORT_RATE_LIMIT"),
             session_secret=_get(env, "SESSION_SECRET"),
             cookie_secure=secure,
             stream_replicas=_int(env, "STREAM_REPLICAS"),

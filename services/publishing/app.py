@@ -210,24 +210,26 @@ async def support(request: Request) -> Response:
                                            "regions": regions})
 
 
-async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str]:
+async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str, dict[str, str]]:
+    """(status, message for the reader, extra headers)."""
     if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
-        return 404, "No such story."
+        return 404, "No such story.", {}
     if not isinstance(reason, str) or not clean_for_display(reason).strip():
-        return 422, "Tell the moderators what is wrong with this story."
+        return 422, "Tell the moderators what is wrong with this story.", {}
     reason = clean_for_display(reason).strip()
     if len(reason) > REPORT_REASON_MAX:
-        return 422, f"Keep the reason to {REPORT_REASON_MAX} characters."
+        return 422, f"Keep the reason to {REPORT_REASON_MAX} characters.", {}
     limiter: RateLimiter | None = _rt(request).extra.get("limiter")
     if limiter is not None and request.client is not None:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
-            return 429, "You have sent several reports in a short time. Please try again later."
+            return 429, "You have sent several reports in a short time. Please try again later.", {
+                "Retry-After": str(verdict.retry_after)}
     async with _rt(request).pool.acquire() as conn, conn.transaction():
         await enqueue(conn, new_event("StoryReported", story_id=str(sid), report_id=str(uuid.uuid4()),
                                       reason=reason))
     _rt(request).wake_relay()
-    return 202, "Thank you. A moderator will look at this story."
+    return 202, "Thank you. A moderator will look at this story.", {}
 
 
 async def api_report(request: Request) -> Response:
@@ -235,11 +237,11 @@ async def api_report(request: Request) -> Response:
         data = json.loads(await request.body())
     except ValueError:
         return JSONResponse({"errors": {"reason": "Send {\"reason\": …} as JSON."}}, status_code=422)
-    status, message = await _report(request, _story_uuid(request),
-                                    data.get("reason") if isinstance(data, dict) else None)
+    status, message, headers = await _report(request, _story_uuid(request),
+                                             data.get("reason") if isinstance(data, dict) else None)
     if status == 202:
         return JSONResponse({"status": "received", "message": message}, status_code=202)
-    return JSONResponse({"errors": {"reason": message}}, status_code=status)
+    return JSONResponse({"errors": {"reason": message}}, status_code=status, headers=headers)
 
 
 async def report_page(request: Request) -> Response:
@@ -254,15 +256,17 @@ async def report_form(request: Request) -> Response:
     sid = _story_uuid(request)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        status, message = 400, "The form expired; please try again."
+        status, message, headers = 400, "The form expired; please try again.", {}
     else:
-        status, message = await _report(request, sid, form.get("reason"))
+        status, message, headers = await _report(request, sid, form.get("reason"))
     row, gone = (await feed.get_story(_rt(request).pool, sid)) if sid else (None, None)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
-    return _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
-                                          "done": message if status == 202 else None},
-                 status_code=status, form=True)
+    response = _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
+                                              "done": message if status == 202 else None},
+                     status_code=status, form=True)
+    response.headers.update(headers)
+    return response
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -277,7 +281,9 @@ async def healthz(request: Request) -> Response:
 
 
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
-    rt.extra["limiter"] = RateLimiter(rt.js, "report", 10, 3600)
+    if rt.settings.report_rate_limit is not None:
+        limit, period = rt.settings.report_rate_limit
+        rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
     return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
 
 

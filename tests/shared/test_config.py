@@ -19,6 +19,7 @@ def test_defaults() -> None:
     assert s.detoxify_model == "unbiased"
     assert (s.submission_port, s.moderation_port, s.publishing_port) == (8001, 8002, 8003)
     assert s.submission_rate_limit == (10, 3600)
+    assert s.report_rate_limit == (10, 3600)
     assert s.database_url is None and s.nats_url is None
 
 
@@ -27,7 +28,8 @@ def test_rate_limit_parsing(raw: str, expected) -> None:
     assert parse_rate(raw) == expected
 
 
-@pytest.mark.parametrize("env", [{"SUBMISSION_RATE_LIMIT": "lots"}, {"DETOXIFY_MODEL": "gpt"},
+@pytest.mark.parametrize("env", [{"SUBMISSION_RATE_LIMIT": "lots"}, {"REPORT_RATE_LIMIT": "0/hour"},
+                                 {"DETOXIFY_MODEL": "gpt"},
                                  {"SUBMISSION_PORT": "eighty"}, {"SCREEN_ENABLED": "maybe"}])
 def test_bad_values_name_the_setting(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(env))):

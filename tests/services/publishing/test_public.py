@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+import random
+import re
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -118,6 +121,30 @@ def test_report_with_reason(stack: Stack, corpus: dict) -> None:
     ok = httpx.post(stack.url("publishing", f"/api/stories/{sid}/reports"),
                     json={"reason": "It names a school."}, timeout=10)
     assert ok.status_code == 202
+
+
+def test_reports_are_rate_limited_per_client(stack: Stack, corpus: dict) -> None:
+    """REPORT_RATE_LIMIT (default 10/hour): the eleventh report from one address gets
+    429 with Retry-After, on the API and the form; another address is not affected."""
+    if 3600 - time.time() % 3600 < 60:  # stay inside one hourly window
+        time.sleep(3600 - time.time() % 3600 + 1)
+    sid = corpus["en"]["id"]
+    url = stack.url("publishing", f"/api/stories/{sid}/reports")
+    first, second = (f"127.{random.randint(10, 250)}.{random.randint(10, 250)}.{random.randint(10, 250)}"
+                     for _ in range(2))
+    with httpx.Client(timeout=10, transport=httpx.HTTPTransport(local_address=first)) as client:
+        statuses = [client.post(url, json={"reason": f"Report {i} names a place."}).status_code for i in range(11)]
+        assert statuses == [202] * 10 + [429], statuses
+        again = client.post(url, json={"reason": "One more."})
+        assert again.status_code == 429 and 0 < int(again.headers["retry-after"]) <= 3600
+        assert "try again later" in again.json()["errors"]["reason"]
+        page = client.get(stack.url("publishing", f"/stories/{sid}/report"))
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        form = client.post(stack.url("publishing", f"/stories/{sid}/report"), data={"csrf": token, "reason": "x"})
+        assert form.status_code == 429 and int(form.headers["retry-after"]) > 0
+        assert "try again later" in form.text
+    with httpx.Client(timeout=10, transport=httpx.HTTPTransport(local_address=second)) as client:
+        assert client.post(url, json={"reason": "A different reader."}).status_code == 202
 
 
 def test_support_page_placeholder_then_admin_edit(stack: Stack, admin: httpx.Client) -> None:
