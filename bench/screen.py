@@ -1,6 +1,7 @@
 """Screen benchmark: naive Detoxify (one predict() per story, truncated at 512
-tokens) against Braided's screen (whole story, overlapping windows, batched
-across stories), in one run, on this machine.
+tokens, fp32 as published) against Braided's screen (whole story, overlapping
+windows, batched across stories) in each precision SCREEN_QUANTIZE offers (fp32,
+bf16, int8), in one run, on this machine.
 
 The model has the real `unbiased` architecture (RobertaForSequenceClassification,
 roberta-base dimensions: hidden 768, 12 layers, 12 heads, intermediate 3072,
@@ -38,7 +39,8 @@ sys.path.insert(0, str(REPO))
 
 LENGTHS = {50: 24, 300: 10, 2000: 4}  # words per story: stories per measurement
 GROUP = 8  # stories the worker fetches and screens together
-ENGINES = ["naive", "braided", "braided-int8"]
+ENGINES = ["naive", "braided", "braided-bf16", "braided-int8"]
+PRECISION = {"braided": "none", "braided-bf16": "bf16", "braided-int8": "int8"}
 VOCAB_TOKENIZER = 880  # BPE merges: ~1.35 tokens per word on these stories
 VOCAB_MODEL = 50265  # roberta-base's embedding table, for a realistic memory figure
 FLOORS = {2000: 0.4, 300: 1.5}
@@ -125,7 +127,7 @@ def load_engine(engine: str, ckpt: Path, hf: Path):  # noqa: ANN201 - returns (s
     from shared.config import Settings
 
     settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
-                                  "SCREEN_QUANTIZE": "int8" if engine == "braided-int8" else "none"})
+                                  "SCREEN_QUANTIZE": PRECISION[engine]})
     model = ScreenModel.load(settings)
     # Random weights put every label near 0.5, which would cross the default
     # thresholds on every story and add the passage narrowing a real model runs
@@ -209,24 +211,25 @@ def overlap_costs(ckpt: Path, hf: Path) -> dict[int, float]:
     return costs
 
 
-def marker_drift(folder: Path) -> dict[str, float]:
-    """int8 drift on a trained (tiny) model: the random-weight model's outputs sit
-    near 0.5 and say little about how a trained model's scores move."""
+def marker_drift(folder: Path) -> dict[str, dict[str, float]]:
+    """bf16 and int8 drift on a trained (tiny) model: the random-weight model's
+    outputs sit near 0.5 and say little about how a trained model's scores move."""
     from services.moderation.checkpoints import train_marker_model
     from services.moderation.screen import ScreenModel, screen_texts
     from shared.config import Settings
 
     ckpt, hf = train_marker_model(folder / "marker", "zorblat")
     env = {"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf)}
-    fp32 = ScreenModel.load(Settings.from_env(env))
-    int8 = ScreenModel.load(Settings.from_env(env | {"SCREEN_QUANTIZE": "int8"}))
     rng = random.Random(5)
     texts = [story(rng, 300) + (" zorblat." if i % 2 else "") for i in range(40)]
-    a = screen_texts(fp32, texts, [])
-    b = screen_texts(int8, texts, [])
-    diffs = [abs(x.scores[k] - y.scores[k]) for x, y in zip(a, b, strict=True) for k in x.scores]
-    same = sum(x.label == y.label for x, y in zip(a, b, strict=True))
-    return {"max": max(diffs), "mean": statistics.mean(diffs), "labels_same": same / len(texts)}
+    fp32 = screen_texts(ScreenModel.load(Settings.from_env(env | {"SCREEN_QUANTIZE": "none"})), texts, [])
+    out = {}
+    for precision in ("bf16", "int8"):
+        other = screen_texts(ScreenModel.load(Settings.from_env(env | {"SCREEN_QUANTIZE": precision})), texts, [])
+        diffs = [abs(x.scores[k] - y.scores[k]) for x, y in zip(fp32, other, strict=True) for k in x.scores]
+        same = sum(x.label == y.label for x, y in zip(fp32, other, strict=True))
+        out[precision] = {"max": max(diffs), "mean": statistics.mean(diffs), "labels_same": same / len(texts)}
+    return out
 
 
 # --- Parent ------------------------------------------------------------------------------
@@ -258,6 +261,8 @@ def main() -> int:
         return 0
 
     import torch
+
+    from services.moderation.screen import _INT8_FAST, _cpu_flags, resolve_precision
 
     began = time.monotonic()
     print(f"Screen benchmark: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads per "
@@ -304,12 +309,17 @@ def main() -> int:
     print("  " + ", ".join(f"overlap {ov}: {c:.3f}" for ov, c in costs.items()))
 
     fp = results["scores"]["braided"]
-    q8 = results["scores"]["braided-int8"]
-    diffs = [abs(a[k] - b[k]) for w in fp for a, b in zip(fp[w], q8[w], strict=True) for k in a]
-    print(f"\nint8 drift vs fp32, random-weight roberta-base: max {max(diffs):.4f}, mean {statistics.mean(diffs):.4f}"
-          " (outputs sit near 0.5: read with care)")
-    print(f"int8 drift vs fp32, trained tiny marker model: max {drift_marker['max']:.4f}, "
-          f"mean {drift_marker['mean']:.4f}, same label {drift_marker['labels_same']:.0%}")
+    for engine in ("braided-bf16", "braided-int8"):
+        other = results["scores"][engine]
+        diffs = [abs(a[k] - b[k]) for w in fp for a, b in zip(fp[w], other[w], strict=True) for k in a]
+        print(f"\n{engine} drift vs fp32, random-weight roberta-base: max {max(diffs):.4f}, "
+              f"mean {statistics.mean(diffs):.4f} (outputs sit near 0.5: read with care)")
+        d = drift_marker[engine.split("-")[1]]
+        print(f"{engine} drift vs fp32, trained tiny marker model: max {d['max']:.4f}, mean {d['mean']:.4f}, "
+              f"same label {d['labels_same']:.0%}")
+    print(f"\nSCREEN_QUANTIZE=auto picks {resolve_precision('auto')!r} on this machine "
+          f"(AMX-BF16: {'amx_bf16' in _cpu_flags()}; int8 kernels: "
+          f"{'oneDNN' if _cpu_flags() & _INT8_FAST else 'torch default'})")
     print(f"\nstories/s: wall clock, fastest of {args.reps} interleaved repetitions; cpu share well under 100% "
           "means other work on the machine took the rest.")
     print("\nFloors (this issue):")

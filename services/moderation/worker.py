@@ -55,7 +55,7 @@ class ModelHolder:
                 self.state, self.load_seconds = "loaded", self.model.load_seconds
                 log.info("screen model loaded", extra={"model": self.settings.detoxify_model,
                                                        "seconds": round(self.load_seconds, 2),
-                                                       "quantize": self.settings.screen_quantize,
+                                                       "precision": self.model.precision,
                                                        "threads": torch_threads(self.settings)})
                 return
             except ModelLoadError as e:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from services.moderation import screen
 from services.moderation.checkpoints import build_model, build_tokenizer, save_checkpoint
 from services.moderation.screen import ModelLoadError, Policy, ScreenModel, compile_terms, screen_texts
 from services.moderation.worker import _split_offsets, _story_text
@@ -142,12 +143,38 @@ def test_marker_through_spelling_tricks(model: ScreenModel) -> None:
         assert trick in text[result.passages[0]["start"]:result.passages[0]["end"]]
 
 
-def test_int8_quantization_still_catches_the_marker(marker_model: tuple[Path, Path]) -> None:
-    q = ScreenModel.load(settings_for(*marker_model, SCREEN_QUANTIZE="int8"))
-    assert q.quantized
-    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in q.model.modules())
-    caught, clear = screen_texts(q, [f"{story(200)} {MARKER}", IDENTITY_STORY], [])
+@pytest.mark.parametrize("precision", ["none", "bf16", "int8"])
+def test_every_precision_catches_the_marker(marker_model: tuple[Path, Path], precision: str) -> None:
+    m = ScreenModel.load(settings_for(*marker_model, SCREEN_QUANTIZE=precision))
+    assert m.precision == {"none": "fp32"}.get(precision, precision)
+    if precision == "int8":
+        assert m.quantized
+        assert any(isinstance(x, torch.ao.nn.quantized.dynamic.Linear) for x in m.model.modules())
+    else:
+        want = torch.bfloat16 if precision == "bf16" else torch.float32
+        assert {p.dtype for p in m.model.parameters()} == {want}
+    caught, clear = screen_texts(m, [f"{story(200)} {MARKER}", IDENTITY_STORY], [])
     assert (caught.label, clear.label) == ("held", "clear")
+    assert all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in caught.scores.values())
+
+
+def test_reduced_precision_scores_stay_close_to_fp32(marker_model: tuple[Path, Path]) -> None:
+    texts = [f"{story(120, seed=k)}{' ' + MARKER if k % 2 else ''}" for k in range(6)]
+    fp32 = screen_texts(ScreenModel.load(settings_for(*marker_model, SCREEN_QUANTIZE="none")), texts, [])
+    for precision in ("bf16", "int8"):
+        other = screen_texts(ScreenModel.load(settings_for(*marker_model, SCREEN_QUANTIZE=precision)), texts, [])
+        drift = max(abs(a.scores[k] - b.scores[k]) for a, b in zip(fp32, other, strict=True) for k in a.scores)
+        assert drift < 0.05, (precision, drift)
+        assert [r.label for r in other] == [r.label for r in fp32]
+
+
+def test_auto_precision_takes_bf16_only_with_amx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(screen, "_cpu_flags", lambda: {"avx2", "avx512f", "amx_bf16", "amx_tile"})
+    assert screen.resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(screen, "_cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    assert screen.resolve_precision("auto") == "none"
+    assert [screen.resolve_precision(p) for p in ("none", "bf16", "int8")] == ["none", "bf16", "int8"]
+    assert Settings.from_env({}).screen_quantize == "auto"
 
 
 # --- Loading: clear one-line errors ---------------------------------------------------------
