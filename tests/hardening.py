@@ -83,10 +83,14 @@ def submit_many(stack: Stack, titles: list[str], concurrency: int = 10,
     url = stack.url("submission", "/api/stories")
 
     def one(title: str) -> tuple[str, str]:
+        # One key per story, kept across retries: a 503 or a dropped connection can
+        # come after the story was committed, and the retry must not store it twice.
+        key = uuid.uuid4().hex + uuid.uuid4().hex
         with httpx.Client(timeout=30) as client:
             for _ in range(int(timeout * 2)):
                 try:
-                    r = client.post(url, json={"title": title, "body": f"A long enough story body for {title}."})
+                    r = client.post(url, json={"title": title, "body": f"A long enough story body for {title}."},
+                                    headers={"Idempotency-Key": key})
                 except httpx.TransportError:
                     r = None
                 if r is not None and r.status_code == 202:

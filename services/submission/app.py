@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers, retention
+from services.submission import handlers, receipts, retention
 from services.submission import openapi as submission_openapi
 from services.submission.validation import (
     BODY_MAX,
@@ -94,6 +95,8 @@ LIMITS = {"title": TITLE_MAX, "body_min": BODY_MIN, "body_max": BODY_MAX, "pen_n
 
 async def _form_page(request: Request, state: FormState, errors: dict[str, str], status_code: int = 200,
                      preview: StoryInput | None = None, headers: dict[str, str] | None = None) -> Response:
+    if not state.submission_key:
+        state = replace(state, submission_key=receipts.new_submission_key())
     suggestions = await handlers.tag_suggestions(_rt(request).pool)
     # Keep the member's own picks visible even if they are no longer among the suggestions.
     suggestions += [t for t in state.heritage_pick if t not in suggestions]
@@ -110,8 +113,9 @@ async def form(request: Request) -> Response:
 async def submit_form(request: Request) -> Response:
     data = await request.form()
     state = read_form(data)
-    if not csrf_ok(request, data.get("csrf")):
-        return await _form_page(request, state, {
+    if not csrf_ok(request, data.get("csrf")) or (
+            state.submission_key and not receipts.SUBMISSION_KEY.match(state.submission_key)):
+        return await _form_page(request, replace(state, submission_key=""), {
             "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
         story = validate_form(state)
@@ -121,8 +125,12 @@ async def submit_form(request: Request) -> Response:
         return await _form_page(request, state, {}, preview=story)
     if (limited := await _rate_limited(request)) is not None:
         return limited
-    code = await _submit(request, story)
-    return _page(request, "receipt.html", {"receipt": code, "here": "share"}, status_code=201)
+    try:
+        done = await _submit(request, story, state.submission_key or None)
+    except handlers.KeyReused:
+        # Back, edit, send: a new story from the page of one already sent.
+        done = await _submit(request, story, None)
+    return _page(request, "receipt.html", {"receipt": done.code, "here": "share"}, status_code=201)
 
 
 async def privacy(request: Request) -> Response:
@@ -179,21 +187,31 @@ async def not_found(request: Request, exc: Exception) -> Response:
 # --- JSON API --------------------------------------------------------------------------
 
 
-async def _submit(request: Request, story: StoryInput) -> str:
-    code = await handlers.submit_story(_rt(request).pool, story)
-    _rt(request).wake_relay()
-    return code
+async def _submit(request: Request, story: StoryInput, key: str | None) -> handlers.Submitted:
+    code = receipts.code_for_key(_rt(request).settings.secret(), key) if key else None
+    done = await handlers.submit_story(_rt(request).pool, story, code)
+    if not done.replayed:
+        _rt(request).wake_relay()
+    return done
 
 
 async def api_submit(request: Request) -> Response:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not receipts.SUBMISSION_KEY.match(key):
+        return JSONResponse({"errors": {"idempotency_key": "Idempotency-Key must be 16 to 200 letters, digits, "
+                                        "- or _; use a fresh random value per story."}}, status_code=400)
     try:
         story = validate_story(await _json_body(request))
     except Invalid as e:
         return JSONResponse({"errors": e.errors}, status_code=422)
     if (limited := await _rate_limited(request)) is not None:
         return limited
-    code = await _submit(request, story)
-    return JSONResponse({"receipt": code, "status": "received"}, status_code=202,
+    try:
+        done = await _submit(request, story, key)
+    except handlers.KeyReused:
+        return JSONResponse({"errors": {"idempotency_key": "This Idempotency-Key was already used for a different "
+                                        "story; send this one with a new key."}}, status_code=409)
+    return JSONResponse({"receipt": done.code, "status": done.status}, status_code=202,
                         headers={"Cache-Control": "no-store"})
 
 

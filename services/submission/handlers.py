@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import asyncpg
 
@@ -14,21 +14,46 @@ from shared.outbox import enqueue
 from shared.taxonomy import is_theme
 
 
-async def submit_story(pool: asyncpg.Pool, story: StoryInput) -> str:
+class KeyReused(Exception):
+    """A submission key that already stands for a different story."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    code: str
+    status: str
+    replayed: bool  # the key's story was already stored: nothing new was stored
+
+
+async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None = None) -> Submitted:
     """Store the story and its StorySubmitted event in one transaction; return the
-    receipt code (the only time it exists in clear)."""
+    receipt code (the only time it exists in clear).
+
+    `code` comes from a submission key (receipts.code_for_key): if a story with it
+    is already stored, this is a retry and nothing new is stored; if that story is
+    a different one, KeyReused."""
     story_id = str(uuid.uuid4())
-    code = receipts.new_code()
+    code = code or receipts.new_code()
     code_hash = await receipts.hash_code(code)
     event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
+        # ON CONFLICT waits for a concurrent insert of the same code to commit or
+        # roll back, so two copies of one retry cannot both be stored.
+        stored = await conn.fetchval(
             "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, pen_name, tags,"
-            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (receipt_lookup) DO NOTHING RETURNING story_id",
             story_id, receipts.lookup_key(code), code_hash, story.title, story.body, story.pen_name,
             story.tags, story.content_warnings)
-        await enqueue(conn, event)
-    return code
+        if stored is not None:
+            await enqueue(conn, event)
+            return Submitted(code, "received", replayed=False)
+        row = await conn.fetchrow("SELECT receipt_hash, status, title, body FROM stories WHERE receipt_lookup = $1",
+                                  receipts.lookup_key(code))
+    if row is not None and (row["title"], row["body"]) == (story.title, story.body) \
+            and await receipts.verify(row["receipt_hash"], code):
+        return Submitted(code, row["status"], replayed=True)
+    raise KeyReused
 
 
 async def tag_suggestions(pool: asyncpg.Pool, limit: int = 30) -> list[str]:

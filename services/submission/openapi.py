@@ -25,8 +25,14 @@ _RECEIPT_RESPONSES = {"200": {"description": "The story's status"}, "404": PROBL
 SPEC = document("Braided submission", {
     "/api/stories": {"post": {
         "summary": "Share a story; the receipt code is shown only in this response",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "description": "A fresh random value per story (16-200 of A-Z a-z 0-9 - _). A retry with "
+                                       "the same key and story stores nothing new and returns the same receipt: "
+                                       "keep the key as secret as the receipt.",
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,200}$"}}],
         "requestBody": json_body(STORY),
         "responses": {"202": {"description": "Received"}, "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE,
+                      "409": PROBLEM,
                       "429": {"description": "Too many stories from this client; see Retry-After"},
                       "503": UNAVAILABLE},
     }},

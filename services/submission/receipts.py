@@ -8,6 +8,8 @@ against the slow hash, so a leaked table cannot be turned back into codes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 import secrets
 
@@ -22,6 +24,26 @@ _SHAPE = re.compile(r"^BR-([0-9A-Z]{5})-([0-9A-Z]{5})-([0-9A-Z]{5})-([0-9A-Z]{5}
 def new_code() -> str:
     groups = ["".join(secrets.choice(_ALPHABET) for _ in range(5)) for _ in range(4)]
     return "BR-" + "-".join(groups)
+
+
+# A submission key: chosen by the client (Idempotency-Key) or minted into the form.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_\-]{16,200}$")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def code_for_key(secret: str, key: str) -> str:
+    """The receipt code a submission key stands for. A retry of a submission whose
+    answer was lost (a dropped connection, a 503 after the commit) carries the same
+    key, lands on the same code, and so finds the story it already stored instead
+    of storing it twice; and the member can be shown the code again. The key is
+    therefore as secret as the code: the form mints 192 random bits for it."""
+    digest = hmac.new(secret.encode(), b"braided-receipt\x00" + key.encode(), hashlib.sha256).digest()
+    bits = int.from_bytes(digest[:13], "big") >> 4  # 100 bits
+    chars = "".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(20)))
+    return "BR-" + "-".join(chars[i:i + 5] for i in range(0, 20, 5))
 
 
 def normalise(code: str) -> str | None:

@@ -136,6 +136,9 @@ class FormState:
     themes: tuple[str, ...] = ()
     cw: tuple[str, ...] = ()
     cw_other: str = ""
+    # Minted into the form when it is first shown and kept across previews, so a
+    # form sent twice (a retry, a double click, Back and send) stores one story.
+    submission_key: str = ""
 
 
 def _text(form: Any, name: str, limit: int = BODY_MAX * 2) -> str:
@@ -153,7 +156,8 @@ def read_form(form: Any) -> FormState:
         title=_text(form, "title", 2000), body=_text(form, "body"), pen_name=_text(form, "pen_name", 2000),
         # `tags` is the skeleton form's field name; scripted posters may still send it.
         heritage=_text(form, "heritage", 4000) or _text(form, "tags", 4000), heritage_pick=_many(form, "heritage_pick"),
-        themes=_many(form, "themes"), cw=_many(form, "cw"), cw_other=_text(form, "cw_other", 4000))
+        themes=_many(form, "themes"), cw=_many(form, "cw"), cw_other=_text(form, "cw_other", 4000),
+        submission_key=_text(form, "submission_key", 400))
 
 
 def validate_form(state: FormState) -> StoryInput:

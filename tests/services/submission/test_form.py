@@ -176,3 +176,32 @@ def test_heritage_suggestions_come_from_published_stories_only(stack: Stack, adm
     assert f'name="heritage_pick" value="{published_tag}"' in form
     assert rejected_tag not in form
     assert 'name="heritage_pick" value="language"' not in form  # themes have their own boxes
+
+
+def test_a_form_sent_twice_stores_one_story_and_shows_the_same_receipt(stack: Stack, browser: Browser) -> None:
+    """A retry after a lost answer, a double click, or Back and send again: the form's
+    submission key makes them one story. Back, edit and send is a new story."""
+    page = browser.client.get("/")
+    key = re.search(r'name="submission_key" value="([^"]+)"', page.text).group(1)
+    other = re.search(r'name="submission_key" value="([^"]+)"', browser.client.get("/").text).group(1)
+    assert key != other and len(key) >= 32  # a fresh key for every form shown
+    title = unique("Sent twice ")
+    fields = {"title": title, "body": "The connection dropped just as I pressed send.", "submission_key": key}
+    preview = browser.post("/stories", fields | {"action": "preview"})
+    assert f'name="submission_key" value="{key}"' in preview.text  # kept across the preview
+    first, second = (browser.post("/stories", fields | {"action": "send"}) for _ in range(2))
+    assert first.status_code == second.status_code == 201
+    codes = [re.search(r'id="receipt">([^<]+)<', r.text).group(1) for r in (first, second)]
+    assert codes[0] == codes[1]
+    assert len(_rows(stack, title)) == 1
+    assert stack.receipt_status(codes[0])["status"] in ("received", "in_review")
+    edited = browser.post("/stories", fields | {"action": "send", "body": "A different story from the same page."})
+    assert edited.status_code == 201
+    assert re.search(r'id="receipt">([^<]+)<', edited.text).group(1) != codes[0]
+    assert len(_rows(stack, title)) == 2
+    forged = browser.post("/stories", fields | {"action": "send", "submission_key": "short"})
+    assert forged.status_code == 400 and "This form expired" in forged.text
+    assert 'name="submission_key" value="short"' not in forged.text
+    # Two stories (the first sent twice, then the edited one): two queue items, not three.
+    wait_until(lambda: len(db_fetch(stack.dsn, "SELECT 1 FROM moderation.queue_items WHERE title = $1", title)) == 2,
+               60, 0.2, "both stories queued")

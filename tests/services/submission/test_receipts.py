@@ -23,3 +23,12 @@ def test_only_a_slow_hash_is_kept_and_it_verifies() -> None:
     assert code not in stored and stored.startswith("$argon2id$")
     assert asyncio.run(receipts.verify(stored, code))
     assert not asyncio.run(receipts.verify(stored, receipts.new_code()))
+
+
+def test_a_submission_key_stands_for_one_well_formed_code() -> None:
+    a = receipts.code_for_key("secret", "k" * 20)
+    assert receipts.normalise(a) == a
+    assert receipts.code_for_key("secret", "k" * 20) == a
+    assert receipts.code_for_key("secret", "k" * 21) != a
+    assert receipts.code_for_key("another secret", "k" * 20) != a  # needs the server's key to compute
+    assert len({receipts.code_for_key("s", receipts.new_submission_key()) for _ in range(200)}) == 200
