@@ -62,12 +62,21 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: i
         await js.update_stream(config)
 
 
-async def publish(js: JetStreamContext, event: Event) -> bool:
-    """Publish with the event id as Nats-Msg-Id. Returns True if the server
-    already had it (a duplicate inside the window)."""
+async def publish(js: JetStreamContext, event: Event) -> int:
+    """Publish with the event id as Nats-Msg-Id; returns the message's stream
+    sequence (the first copy's, if the server already had it)."""
     ack = await js.publish(event.subject, event.to_json(), stream=STREAM, headers={"Nats-Msg-Id": event.id},
                            timeout=5)
-    return bool(ack.duplicate)
+    return ack.seq
+
+
+async def erase(js: JetStreamContext, seq: int) -> None:
+    """Erase one message from the stream (the server overwrites it, not just
+    unlinks it). Already gone — expired or erased before — is fine."""
+    try:
+        await js.delete_msg(STREAM, seq)
+    except nats.js.errors.NotFoundError:
+        pass
 
 
 # Failures that mean "PostgreSQL is not answering right now" (as opposed to a handler

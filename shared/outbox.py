@@ -1,21 +1,28 @@
-"""Transactional outbox: `enqueue` inside the business transaction, `Relay` publishes."""
+"""Transactional outbox: `enqueue` inside the business transaction, `Relay` publishes.
+
+When a story is withdrawn or purged, `erase_story_events` (in that transaction)
+marks the events this service sent about it; the relay erases them from the
+stream, so their copy of the text does not outlive the story by STREAM_MAX_AGE_DAYS."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import uuid
 
 import asyncpg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
-from shared.bus import NATS_DOWN, publish
+from shared.bus import NATS_DOWN, erase, publish
 from shared.events import Event, decode
 
 log = logging.getLogger("braided.outbox")
 
 RELAYED = Counter("braided_outbox_relayed_total", "Outbox events published", ["schema"])
+ERASED = Counter("braided_outbox_erased_total", "Sent events erased from the stream (story withdrawn or purged)",
+                 ["schema"])
 PENDING = Gauge("braided_outbox_pending", "Outbox events waiting to be published", ["schema"])
 
 
@@ -25,6 +32,18 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
         "INSERT INTO outbox (event_id, subject, payload, story_id) VALUES ($1, $2, $3, $4)",
         event.id, event.subject, json.loads(event.to_json()), event.story_id,
     )
+
+
+async def erase_story_events(conn: asyncpg.Connection, story_ids: list[uuid.UUID]) -> None:
+    """Call inside the transaction that removes stories: their events not yet sent
+    are dropped (they never reach the stream), the sent ones are marked for the
+    relay to erase from the stream. Call before enqueuing any new event about them."""
+    # Rows sent before stream_seq was recorded cannot be found in the stream; they
+    # go as before, and expire there after STREAM_MAX_AGE_DAYS.
+    await conn.execute("DELETE FROM outbox WHERE story_id = ANY($1::uuid[])"
+                       " AND (published_at IS NULL OR stream_seq IS NULL)", story_ids)
+    await conn.execute("UPDATE outbox SET erase = true WHERE story_id = ANY($1::uuid[])"
+                       " AND published_at IS NOT NULL", story_ids)
 
 
 class Relay:
@@ -40,19 +59,29 @@ class Relay:
         self.wake = asyncio.Event()
 
     async def run_once(self, limit: int = 100) -> int:
-        sent = 0
+        """Publish what is waiting and erase what is marked; returns how many rows."""
+        sent = erased = 0
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT event_id, payload FROM outbox WHERE published_at IS NULL"
                 " ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
             for row in rows:
                 event = decode(json.dumps(row["payload"]).encode())
-                await publish(self.js, event)
-                await conn.execute("UPDATE outbox SET published_at = now() WHERE event_id = $1", row["event_id"])
+                seq = await publish(self.js, event)
+                await conn.execute("UPDATE outbox SET published_at = now(), stream_seq = $2 WHERE event_id = $1",
+                                   row["event_id"], seq)
                 sent += 1
+            for row in await conn.fetch(
+                    "SELECT event_id, stream_seq FROM outbox WHERE erase ORDER BY created_at LIMIT $1"
+                    " FOR UPDATE SKIP LOCKED", limit):
+                await erase(self.js, row["stream_seq"])
+                await conn.execute("DELETE FROM outbox WHERE event_id = $1", row["event_id"])
+                erased += 1
         if sent:
             RELAYED.labels(self.schema).inc(sent)
-        return sent
+        if erased:
+            ERASED.labels(self.schema).inc(erased)
+        return sent + erased
 
     async def run(self) -> None:
         backoff = self.interval

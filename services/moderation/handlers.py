@@ -11,7 +11,7 @@ import asyncpg
 from services.moderation.auth import Moderator
 from services.moderation.screen import ScreenResult
 from shared.events import Event, new_event
-from shared.outbox import enqueue
+from shared.outbox import enqueue, erase_story_events
 
 DECISIONS = ("approve", "reject")
 REASON_MAX = 500
@@ -135,7 +135,7 @@ async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
     story_id = uuid.UUID(event.data["story_id"])
     await conn.execute("INSERT INTO withdrawn_stories (story_id) VALUES ($1) ON CONFLICT DO NOTHING", story_id)
     await conn.execute("DELETE FROM queue_items WHERE story_id = $1", story_id)
-    await conn.execute("DELETE FROM outbox WHERE story_id = $1", story_id)
+    await erase_story_events(conn, [story_id])
     # Reports quote the story; they go with it.
     await conn.execute("DELETE FROM reports WHERE story_id = $1", story_id)
     await conn.execute("DELETE FROM reveals WHERE story_id = $1", story_id)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.outbox import erase_story_events
+
 
 async def purge(pool: asyncpg.Pool, days: int) -> int:
     async with pool.acquire() as conn, conn.transaction():
@@ -18,5 +20,5 @@ async def purge(pool: asyncpg.Pool, days: int) -> int:
             " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = q.story_id AND o.published_at IS NULL)"
             " RETURNING q.story_id", days)]
         if ids:
-            await conn.execute("DELETE FROM outbox WHERE story_id = ANY($1::uuid[])", ids)
+            await erase_story_events(conn, ids)
     return len(ids)

@@ -8,6 +8,7 @@ import uuid
 import asyncpg
 
 from shared.events import Event
+from shared.outbox import erase_story_events
 
 
 async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
@@ -25,7 +26,7 @@ async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
 async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     sid = uuid.UUID(story_id)
     await conn.execute("DELETE FROM stories WHERE story_id = $1", sid)
-    await conn.execute("DELETE FROM outbox WHERE story_id = $1", sid)
+    await erase_story_events(conn, [sid])
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
                        " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
 

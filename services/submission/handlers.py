@@ -10,7 +10,7 @@ import asyncpg
 from services.submission import receipts
 from services.submission.validation import StoryInput
 from shared.events import Event, new_event
-from shared.outbox import enqueue
+from shared.outbox import enqueue, erase_story_events
 from shared.taxonomy import is_theme
 
 
@@ -100,8 +100,8 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
             "UPDATE stories SET status = 'withdrawn', title = NULL, body = NULL, pen_name = NULL,"
             " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date"
             " WHERE story_id = $1", story_id)
-        # Events already sent still hold the text in our outbox: delete them too.
-        await conn.execute("DELETE FROM outbox WHERE story_id = $1", story_id)
+        # Events already sent hold the text in our outbox and in the stream: erase both.
+        await erase_story_events(conn, [story_id])
         await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))
     return True
 

@@ -13,7 +13,7 @@ from services.moderation import retention as moderation_retention
 from services.submission import retention as submission_retention
 from shared.cli import SERVICE_DIRS
 from shared.db import create_pool, migrate, migration_files
-from tests.hardening import ScratchStack, table_rows, wait_queued
+from tests.hardening import ScratchStack, stream_messages, table_rows, wait_queued
 from tests.stack import db_fetch, wait_until
 
 pytestmark = pytest.mark.slow
@@ -38,6 +38,10 @@ def test_rejected_story_purged_from_every_schema(scratch: ScratchStack, scratch_
                             json={"decision": "approve"}).status_code == 200
     # Before the sweep the rejected story is in both schemas that ever held it.
     wait_until(lambda: _holding(dsn, markers["rejected"]) == [], 30, 0.5, "the rejected story purged everywhere")
+    # ... and from the event stream: the events that carried its text were erased.
+    wait_until(lambda: not any(markers["rejected"] in m for _, _, m in stream_messages(scratch.nats.url)), 30, 0.5,
+               "the rejected story's events erased from the stream")
+    assert any(markers["approved"] in m for _, _, m in stream_messages(scratch.nats.url))
     assert stack.receipt_status(receipts["rejected"]) == {
         "errors": {"receipt": "We could not find a story with that receipt code. Check it and try again."}}
     # Stories that were not rejected are untouched.

@@ -7,6 +7,8 @@ import uuid
 
 import httpx
 
+from shared.infra import EmbeddedNats
+from tests.hardening import stream_messages
 from tests.services.publishing.flow import publish, unique
 from tests.stack import Stack, db_fetch, wait_until
 
@@ -35,7 +37,13 @@ def _rows_mentioning(dsn: str, needle: str) -> dict[str, int]:
     return found
 
 
-def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, admin: httpx.Client) -> None:
+def _in_stream(nats_url: str, needle: str) -> list[str]:
+    """Subjects of the stream messages (KV buckets included) that carry `needle`."""
+    return [subject for _, subject, payload in stream_messages(nats_url) if needle in payload]
+
+
+def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, admin: httpx.Client,
+                                                                  nats_server: EmbeddedNats) -> None:
     marker = unique("wdmark")
     tag = unique("Withdrawtag-")
     title = f"Withdraw me {marker}"
@@ -50,12 +58,16 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
                                                  "publishing.stories"} <= set(f) else None)(
         _rows_mentioning(stack.dsn, marker)), 20, what="story text in every schema")
     assert any(k.endswith(".outbox") for k in before), before
+    # ... and in the event stream: submitted (submission), approved (moderation), reported (publishing).
+    assert {"stories.submitted", "stories.approved", "stories.reported"} <= set(_in_stream(nats_server.url, marker))
 
     r = httpx.post(stack.url("submission", "/api/receipts/withdraw"), json={"receipt": receipt}, timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
 
     # Every schema: not one row anywhere still holds its text.
     wait_until(lambda: _rows_mentioning(stack.dsn, marker) == {}, 30, 0.2, "text gone from every schema")
+    # The stream: each service erased the events it had sent about the story.
+    wait_until(lambda: _in_stream(nats_server.url, marker) == [], 30, 0.2, "text gone from the stream")
     # Rows that still carry the id are the id-only tombstones.
     for schema, table in _tables(stack.dsn):
         cols = {r["column_name"] for r in db_fetch(
