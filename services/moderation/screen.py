@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import SCREEN_LABELS, Settings
-from shared.text import normalise_for_screen
+from shared.text import cluster_end, normalise_for_screen
 
 log = logging.getLogger("braided.screen")
 
@@ -368,8 +368,8 @@ def screen_texts(model: ScreenModel | None, texts: list[str],
     window_scores: list[dict[str, float]] = [{} for _ in all_windows]
 
     def finish(n: int) -> None:
-        results[n] = _result(model, policy, normals[n], [(owners[i], window_scores[i]) for i in per_story[n]],
-                             terms)
+        results[n] = _result(model, policy, texts[n], normals[n],
+                             [(owners[i], window_scores[i]) for i in per_story[n]], terms)
         if on_done is not None:
             on_done(n, results[n])
 
@@ -389,7 +389,7 @@ def screen_texts(model: ScreenModel | None, texts: list[str],
     return [r for r in results if r is not None]
 
 
-def _result(model: ScreenModel | None, policy: Policy, normal: tuple[str, list[int]],
+def _result(model: ScreenModel | None, policy: Policy, text: str, normal: tuple[str, list[int]],
             windows: list[tuple[tuple[int, int, int], dict[str, float]]],
             terms: list[tuple[str, str, re.Pattern[str]]]) -> ScreenResult:
     norm, back = normal
@@ -413,7 +413,7 @@ def _result(model: ScreenModel | None, policy: Policy, normal: tuple[str, list[i
         a, b = spans[label]
         passages[label] = {"label": label, "score": round(scores[label], 4),
                            "start": back[a] if a < len(back) else 0,
-                           "end": (back[b - 1] + 1) if 0 < b <= len(back) else 0}
+                           "end": cluster_end(text, back[b - 1] + 1) if 0 < b <= len(back) else 0}
     hits = []
     if terms:
         # Case-fold per character, keeping the map to display offsets (ß → ss
@@ -429,7 +429,7 @@ def _result(model: ScreenModel | None, policy: Policy, normal: tuple[str, list[i
             for m in pattern.finditer(folded):
                 if m.end() > m.start():
                     hits.append({"term": term, "kind": kind, "start": fold_back[m.start()],
-                                 "end": fold_back[m.end() - 1] + 1})
+                                 "end": cluster_end(text, fold_back[m.end() - 1] + 1)})
     return _label(model, policy, scores, passages, hits)
 
 

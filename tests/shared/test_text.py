@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.text import BIDI_CONTROLS, clean_for_display, clean_line, normalise_for_screen
+from shared.text import BIDI_CONTROLS, clean_for_display, clean_line, cluster_end, normalise_for_screen
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 # Text with the characters that matter here mixed in among ordinary ones.
@@ -40,9 +41,12 @@ def test_offsets_point_inside_the_display_text_in_order(text: str) -> None:
     assert len(back) == len(norm)
     assert all(0 <= i < len(display) for i in back)
     assert back == sorted(back)
-    # Each screened character comes from the display character it points at.
-    for ch, i in zip(norm, back, strict=True):
-        assert ch in unicodedata.normalize("NFKC", display[i])
+    # Each screened character comes from the display character it points at, with
+    # the combining marks (and format characters) up to the next one screened.
+    for k, (ch, i) in enumerate(zip(norm, back, strict=True)):
+        nxt = next((j for j in back[k:] if j > i), len(display))
+        cluster = "".join(c for c in display[i:nxt] if unicodedata.category(c) != "Cf")
+        assert ch in unicodedata.normalize("NFKC", cluster)
 
 
 @given(tricky)
@@ -74,6 +78,14 @@ def test_zero_width_characters_inside_a_word_are_removed(word: str, hidden: list
     norm, back = normalise_for_screen(tricked)
     assert norm == word
     assert back[0] == 0 and back[1] == 1 + len(hidden)
+
+
+@pytest.mark.parametrize("tricked", ["cafe\u0301", "cafe\u200b\u0301", "ｃａｆｅ\u0301", "café"])
+def test_decomposed_accents_read_as_the_composed_letter(tricked: str) -> None:
+    norm, back = normalise_for_screen(tricked)
+    assert norm == "café"
+    assert back == [0, 1, 2, 3]
+    assert cluster_end(tricked, back[-1] + 1) == len(tricked)  # a highlight keeps the accent
 
 
 def test_emoji_built_with_joiners_survive_display() -> None:

@@ -326,3 +326,13 @@ def test_passages_split_into_title_and_body(model: ScreenModel) -> None:
     text, body_at = _story_text({"title": "Quiet", "body": long_body})
     top = _split_offsets(screen_texts(model, [text], [])[0], body_at).passages[0]
     assert top["field"] == "body" and MARKER in long_body[top["start"]:top["end"]]
+
+
+def test_word_lists_see_through_decomposed_accents() -> None:
+    """A banned term written with a combining accent (and a zero-width space before
+    it) is the same word; the hit covers the whole word as the moderator sees it."""
+    text = "We met at the cafe\u200b\u0301 on Sunday."
+    [result] = screen_texts(None, [text], compile_terms([("café", "banned")]))
+    assert result.label == "held"
+    [hit] = result.term_hits
+    assert text[hit["start"]:hit["end"]] == "cafe\u200b\u0301"
