@@ -794,10 +794,12 @@ async def healthz(request: Request) -> Response:
         workers = [dict(r) for r in rows]
         if workers:
             loaded = [w for w in workers if w["state"] == "loaded"]
-            screen = {"state": "ok" if loaded else "degraded", "model": workers[0]["model"],
-                      "workers": workers}
+            loading = any(w["state"] == "loading" for w in workers)
+            screen = {"state": "ok" if loaded else "loading" if loading else "degraded",
+                      "model": workers[0]["model"], "workers": workers}
             if not loaded:
-                screen["detail"] = "no model loaded: stories are filed as unscreened"
+                screen["detail"] = ("the model is loading: stories wait in the stream" if loading
+                                    else "no model loaded: stories are filed as unscreened")
     except Exception as e:  # health must answer even when the database does not
         screen = {"state": f"unknown: {type(e).__name__}"}
     return await health_response(rt.pool, rt.nc, {"service": "moderation", "screen": screen})

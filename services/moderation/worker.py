@@ -53,6 +53,8 @@ class ModelHolder:
             try:
                 self.model = ScreenModel.load(self.settings)
                 self.state, self.load_seconds = "loaded", self.model.load_seconds
+                # What an operator needs to read speed and drift figures against.
+                self.detail = f"precision {self.model.precision}, {torch_threads(self.settings)} torch threads"
                 log.info("screen model loaded", extra={"model": self.settings.detoxify_model,
                                                        "seconds": round(self.load_seconds, 2),
                                                        "precision": self.model.precision,

@@ -4,6 +4,7 @@ stories go in through the submission API and come out labelled in the queue."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -130,7 +131,10 @@ def test_torch_threads_share_the_cores_unless_set() -> None:
 
 
 def test_healthz_reports_model_state_and_load_time(stack: Stack) -> None:
-    screen = httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()["screen"]
+    # Run alone, this test can come before the worker has loaded its model.
+    screen = wait_until(lambda: (lambda h: h if h["state"] not in ("no worker", "loading") else None)(
+        httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()["screen"]), 120, 0.5, "a worker heartbeat")
     assert screen["state"] == "ok" and screen["model"] == "unbiased"
     worker = screen["workers"][0]
     assert worker["state"] == "loaded" and 0 < worker["load_seconds"] < 120
+    assert re.fullmatch(r"precision (fp32|bf16|int8), \d+ torch threads", worker["detail"]), worker["detail"]
