@@ -172,3 +172,35 @@ def test_dashboard_audit_and_admin_pages_render_cleanly(stack: Stack, page) -> N
         shot(page, name)
     page.goto(stack.url("moderation", "/dashboard"))
     assert page.locator("svg.chart").count() == 4
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_workspace_pages_fit_the_screen(stack: Stack, page, width: int) -> None:
+    """Volunteers moderate from phones too: no page scrolls sideways at 360 px (wide
+    tables scroll inside their own box), and on a laptop the header is one line."""
+    page.set_viewport_size({"width": width, "height": 900})
+    _login(page, stack, "admin")
+    for path in ("/queue", "/dashboard", "/audit", "/admin/moderators", "/admin/wordlists", "/admin/reasons"):
+        page.goto(stack.url("moderation", path))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        if width >= 1280:
+            header = page.locator("header.site .wrap").bounding_box()
+            logout = page.locator("header.site .logout").bounding_box()
+            assert logout["y"] < header["y"] + 20, f"{path}: the account and Log out wrapped to a second line"
+
+
+def test_workspace_pages_have_no_serious_accessibility_violations(stack: Stack, page) -> None:
+    """axe-core, as on the public pages: the moderators are users too."""
+    from tests.browser.test_accessibility import _axe
+
+    sid, _ = file_item(stack, label="held", severity=0.9, scores={"threat": 0.9})
+    _login(page, stack, "admin")
+    found = {}
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in ("/queue", "/queue?label=held", "/dashboard", "/audit", "/admin/moderators", "/admin/wordlists",
+                     "/admin/reasons", "/resources", f"/queue/{sid}"):
+            page.goto(stack.url("moderation", path))
+            if violations := _axe(page):
+                found[f"{path} @{width}"] = violations
+    assert found == {}, found
