@@ -38,8 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`off` disables it."),
     Setting("REPORT_RATE_LIMIT", "10/hour", "Per-client limit on reader reports of published stories (same "
             "form as SUBMISSION_RATE_LIMIT)."),
-    Setting("SESSION_SECRET", None, "Key that signs moderator session and CSRF cookies. Unset: a random key "
-            "is generated once and kept in DATA_DIR/session_secret (mode 0600)."),
+    Setting("SESSION_SECRET", None, "Key that signs moderator session and CSRF cookies and turns submission "
+            "keys into receipt codes (replicas must share it). Unset: a random key is generated once and kept in "
+            "DATA_DIR/session_secret (mode 0600)."),
     Setting("COOKIE_SECURE", "auto", "Mark cookies Secure: `auto` (when the request came over HTTPS), "
             "`true` or `false`."),
     Setting("STREAM_REPLICAS", "1", "Replicas of the JetStream stream (1 locally, 3 in a cluster)."),
