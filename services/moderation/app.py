@@ -391,6 +391,13 @@ def _conflict_message(state: str | None) -> str:
     return f"Another moderator already {done} this story; nothing was changed."
 
 
+def _conflict_json(e: Conflict) -> JSONResponse:
+    """A decision or takedown that lost: 404 if the story is gone, else 409 with its state."""
+    if e.state is None:
+        return JSONResponse({"error": "No such item (it may have been withdrawn)."}, status_code=404)
+    return JSONResponse({"error": _conflict_message(e.state), "state": e.state}, status_code=409)
+
+
 async def _json(request: Request) -> Any:
     try:
         return json.loads(await request.body())
@@ -413,9 +420,7 @@ async def api_decide(request: Request) -> Response:
     try:
         await decide(rt.pool, story_id, request.state.moderator, parsed)
     except Conflict as e:
-        if e.state is None:
-            return JSONResponse({"error": "No such item (it may have been withdrawn)."}, status_code=404)
-        return JSONResponse({"error": _conflict_message(e.state), "state": e.state}, status_code=409)
+        return _conflict_json(e)
     rt.wake_relay()
     return JSONResponse({"id": str(story_id), "state": "approved" if parsed.decision == "approve" else "rejected"})
 
@@ -558,9 +563,7 @@ async def api_takedown(request: Request) -> Response:
     try:
         await takedown(rt.pool, story_id, request.state.moderator, reason)
     except Conflict as e:
-        if e.state is None:
-            return JSONResponse({"error": "No such item (it may have been withdrawn)."}, status_code=404)
-        return JSONResponse({"error": _conflict_message(e.state), "state": e.state}, status_code=409)
+        return _conflict_json(e)
     rt.wake_relay()
     return JSONResponse({"id": str(story_id), "state": "unpublished"})
 
