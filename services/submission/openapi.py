@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.submission import validation as v
+from services.submission.receipts import SUBMISSION_KEY
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
 
 _TEXT_LIST = {"type": "array", "items": {"type": "string"}}
@@ -29,7 +30,7 @@ SPEC = document("Braided submission", {
                         "description": "A fresh random value per story (16-200 of A-Z a-z 0-9 - _). A retry with "
                                        "the same key and story stores nothing new and returns the same receipt: "
                                        "keep the key as secret as the receipt.",
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,200}$"}}],
+                        "schema": {"type": "string", "pattern": SUBMISSION_KEY.pattern}}],
         "requestBody": json_body(STORY),
         "responses": {"202": {"description": "Received"}, "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE,
                       "409": PROBLEM,
