@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -163,3 +164,10 @@ def publish_raw(nats_url: str, subject: str, payload: dict[str, Any], msg_id: st
         finally:
             await nc.close()
     asyncio.run(go())
+
+
+def loopback_source(rng: random.Random | None = None) -> str:
+    """A random 127.x.y.z address to send requests from: the whole 127/8 block is
+    loopback, so a test can be a distinct client (rate limits, anonymity scans)."""
+    r = rng or random.Random()
+    return f"127.{r.randint(10, 250)}.{r.randint(10, 250)}.{r.randint(10, 250)}"

@@ -21,12 +21,12 @@ import pytest
 
 from shared.infra import EmbeddedNats
 from tests.hardening import scan, stream_messages, table_rows
-from tests.stack import Stack, wait_until
+from tests.stack import Stack, loopback_source, wait_until
 
 pytestmark = pytest.mark.slow
 
 R = random.Random()
-SOURCE = f"127.{R.randint(10, 250)}.{R.randint(10, 250)}.{R.randint(10, 250)}"
+SOURCE = loopback_source(R)
 AGENT_TOKEN = f"AnonProbe{uuid.uuid4().hex[:12]}"
 USER_AGENT = f"Mozilla/5.0 (X11; {AGENT_TOKEN}) Gecko/20100101 Firefox/140.0"
 FORWARDED = f"198.51.100.{R.randint(10, 250)}"

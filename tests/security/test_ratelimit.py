@@ -5,7 +5,6 @@ addresses lives only in NATS memory storage."""
 from __future__ import annotations
 
 import os
-import random
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from shared.infra import EmbeddedNats, free_port
 from tests.hardening import stream_storage, table_rows
-from tests.stack import REPO, wait_until
+from tests.stack import REPO, loopback_source, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -63,10 +62,6 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
                 proc.wait()
 
 
-def _source() -> str:
-    return f"127.{random.randint(10, 250)}.{random.randint(10, 250)}.{random.randint(10, 250)}"
-
-
 def _client(source: str) -> httpx.Client:
     return httpx.Client(timeout=30, transport=httpx.HTTPTransport(local_address=source))
 
@@ -79,7 +74,7 @@ def test_two_replicas_share_one_limit(replicas: list[str], pg_dsn: str, nats_ser
     # Stay inside one hourly window: if it is about to roll over, wait for the next.
     if 3600 - time.time() % 3600 < 60:
         time.sleep(3600 - time.time() % 3600 + 1)
-    a, b = _source(), _source()
+    a, b = loopback_source(), loopback_source()
     statuses = []
     with _client(a) as client:
         for i in range(LIMIT + 2):

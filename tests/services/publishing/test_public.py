@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import random
 import re
 import time
 import urllib.parse
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from tests.services.publishing.flow import publish, unique
-from tests.stack import Stack, db_fetch, wait_until
+from tests.stack import Stack, db_fetch, loopback_source, wait_until
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -130,8 +129,7 @@ def test_reports_are_rate_limited_per_client(stack: Stack, corpus: dict) -> None
         time.sleep(3600 - time.time() % 3600 + 1)
     sid = corpus["en"]["id"]
     url = stack.url("publishing", f"/api/stories/{sid}/reports")
-    first, second = (f"127.{random.randint(10, 250)}.{random.randint(10, 250)}.{random.randint(10, 250)}"
-                     for _ in range(2))
+    first, second = loopback_source(), loopback_source()
     with httpx.Client(timeout=10, transport=httpx.HTTPTransport(local_address=first)) as client:
         statuses = [client.post(url, json={"reason": f"Report {i} names a place."}).status_code for i in range(11)]
         assert statuses == [202] * 10 + [429], statuses
