@@ -125,6 +125,31 @@ def _download(settings: Settings) -> dict[str, Any]:
                              "offline use") from e
 
 
+# The keyword arguments of detoxify.get_model_and_tokenizer besides the weights.
+_ARCH_ARGS = ("model_type", "model_name", "tokenizer_name", "num_classes")
+
+
+def _model_args(config: Any) -> tuple[dict[str, Any], list[str]]:
+    """(arguments for Detoxify's model builder, the class names it reports) from a
+    checkpoint's training config, read where Detoxify 0.5.4 reads them: the classes
+    from `dataset.args.classes` (renamed as Detoxify renames them), the model from
+    `arch.args`. The published `unbiased` and `multilingual` configs name 7 classes
+    for 16 outputs; the other 9 are identity mentions (`identity_classes`), which
+    Detoxify does not report and the screen never scores. Older configs in
+    Detoxify's repository keep `classes` under `arch.args`; those are accepted too."""
+    try:
+        arch = dict(config["arch"]["args"])
+        dataset = (config.get("dataset") or {}).get("args") or {}
+        classes = dataset.get("classes") or arch.get("classes")
+        args = {k: arch[k] for k in _ARCH_ARGS}
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ModelLoadError(f"the checkpoint's config lacks {e}; is it a Detoxify checkpoint?") from e
+    if not classes or not all(isinstance(c, str) for c in classes):
+        raise ModelLoadError("the checkpoint's config names no classes (dataset.args.classes); "
+                             "is it a Detoxify checkpoint?")
+    return args, [_RENAME.get(c, c) for c in classes]
+
+
 def _one_line(e: BaseException, limit: int) -> str:
     return " ".join(str(e).split())[:limit]
 
@@ -178,11 +203,7 @@ class ScreenModel:
             loaded = _checkpoint_dict(Path(settings.detoxify_checkpoint))
         else:
             loaded = _download(settings)
-        try:
-            args = dict(loaded["config"]["arch"]["args"])
-            classes = [_RENAME.get(c, c) for c in loaded["config"]["dataset"]["args"]["classes"]]
-        except (KeyError, TypeError) as e:
-            raise ModelLoadError(f"the checkpoint's config lacks {e}; is it a Detoxify checkpoint?") from e
+        args, classes = _model_args(loaded["config"])
         if hf_config:
             if not (Path(hf_config) / "config.json").exists():
                 raise ModelLoadError(f"DETOXIFY_HF_CONFIG {hf_config} has no config.json")
@@ -202,7 +223,9 @@ class ScreenModel:
                                  f"{first[:160]})") from e
         _check_weights(model, loaded["state_dict"])
         n_out = model.config.num_labels
-        if n_out != len(classes):
+        if n_out < len(classes):
+            # More outputs than classes is Detoxify's normal shape (the bias models'
+            # identity outputs); fewer would leave a named class without a score.
             raise ModelLoadError(f"the model has {n_out} outputs but the checkpoint names {len(classes)} classes")
         del loaded  # the checkpoint's copy of the weights: half the peak memory
         self = cls(model, tokenizer, classes, settings.detoxify_model, overlap=settings.screen_window_overlap)
