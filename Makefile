@@ -3,6 +3,11 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# pytest's own temp root (/tmp/pytest-of-USER) is re-made 0700 by every run, which
+# locks the embedded PostgreSQL (it runs as the user pgserver) out of a run that is
+# still going: each checkout gets a base folder of its own.
+TEST_TMP := $(or $(TMPDIR),/tmp)/braided-tests-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)
 
 .PHONY: install run test test-fast lint bench-screen bench-queue bench-load models clean
 
@@ -23,11 +28,11 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install lint
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(PYTEST)
 
 # Everything but the slow fault/load group.
 test-fast: install
-	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench-screen: install
 	$(BIN)/python bench/screen.py
