@@ -84,7 +84,7 @@ class ConfigError(ValueError):
     """A setting has a value Braided cannot use; the message names it."""
 
 
-SCREEN_PRECISIONS = ("auto", "none", "bf16", "int8")
+SCREEN_PRECISIONS = ("auto", "none", "bf16", "int8", "onnx", "onnx-int8")
 SCREEN_LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.moderation import engines
 from shared.config import SCREEN_LABELS, Settings
 from shared.text import cluster_end, normalise_for_screen
 
@@ -88,11 +89,12 @@ def _cpu_flags() -> set[str]:
 
 
 def resolve_precision(setting: str) -> str:
-    """SCREEN_QUANTIZE → what the model runs in: `none` (fp32), `bf16` or `int8`.
-    `auto` takes bf16 only where it was measured to pay: on CPUs with AMX-BF16."""
+    """SCREEN_QUANTIZE → what the model runs in: `none` (fp32), `bf16`, `int8`
+    (torch) or `onnx`, `onnx-int8` (ONNX Runtime). `auto` decides by CPU
+    features, each rule from a measurement: see engines.auto_choice."""
     if setting != "auto":
         return setting
-    return "bf16" if "amx_bf16" in _cpu_flags() else "none"
+    return engines.auto_choice(_cpu_flags())
 
 
 
@@ -229,7 +231,10 @@ class ScreenModel:
             raise ModelLoadError(f"the model has {n_out} outputs but the checkpoint names {len(classes)} classes")
         del loaded  # the checkpoint's copy of the weights: half the peak memory
         self = cls(model, tokenizer, classes, settings.detoxify_model, overlap=settings.screen_window_overlap)
+        del model  # held by self alone: an engine that replaces it frees it
         precision = resolve_precision(settings.screen_quantize)
+        if precision in engines.ONNX_ENGINES:
+            precision = engines.use_onnx(self, precision, settings, _cpu_flags())
         if precision == "int8":
             self.quantize_int8()
         elif precision == "bf16":
