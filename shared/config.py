@@ -55,10 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREEN_FLAG", "toxicity=0.5,severe_toxicity=0.2,obscene=0.6,threat=0.4,insult=0.5,"
             "identity_attack=0.4,sexual_explicit=0.6", "Scores at or above which a story is `flagged` "
             "(same form as SCREEN_HOLD)."),
-    Setting("SCREEN_QUANTIZE", "auto", "Numeric precision of the screen model. `none`: fp32, the model as "
-            "published. `bf16`: bfloat16 weights (about 4x faster on CPUs with AMX, slower without). `int8`: "
-            "dynamic int8 quantization of the Linear layers (oneDNN kernels on CPUs with VNNI/AMX). `auto`: "
-            "`bf16` where the CPU has AMX-BF16, else `none`. Score drift of each: `make bench-screen`."),
+    Setting("SCREEN_QUANTIZE", "auto", "Engine and numeric precision of the screen model. `none`: torch fp32, "
+            "the model as published. `bf16`: torch bfloat16 (about 4x faster on CPUs with AMX, slower without). "
+            "`int8`: torch dynamic int8 (oneDNN kernels on CPUs with VNNI/AMX). `onnx` / `onnx-int8`: ONNX "
+            "Runtime fp32 / dynamic int8 (about 3x torch fp32 on CPUs with VNNI), the model exported on first "
+            "use (tens of seconds, several GB of memory once) and cached under DATA_DIR/onnx per checkpoint. "
+            "`auto`: `bf16` with AMX, `onnx-int8` with VNNI but no AMX, else `none`; falls back to torch if "
+            "ONNX Runtime cannot run the model. Speed and score drift of each: `make bench-screen`."),
     Setting("SCREEN_THREADS", "0", "Torch threads per screening worker; 0 = CPU cores / SCREEN_WORKERS."),
     Setting("SCREEN_WINDOW_OVERLAP", "32", "Tokens shared by neighbouring windows of a long story: any "
             "passage this long lies whole in one window. More costs throughput."),

@@ -7,13 +7,14 @@
   token there. ONNX Runtime int8 was not measurable on an AMX CPU, so it is not
   chosen there without a figure.
 - VNNI without AMX (avx512_vnni or avx_vnni: Cascade Lake, Ice Lake, AMD Zen 4):
-  ONNX Runtime int8 — measured on Zen 4 about 3x torch fp32 per token and faster
-  than torch int8 or bf16 (which is slower than fp32 there even with avx512_bf16).
+  ONNX Runtime int8 — measured on Zen 4 (which also has avx512_bf16) the fastest
+  there, ahead of torch int8 and bf16, at about 3x torch fp32 per token.
 - neither: torch fp32, the model as published (nothing else measured there).
 
 The ONNX model is exported once per checkpoint (the key is a hash of the weights
 and model config, plus the versions that shape the file) and kept under
-DATA_DIR/onnx: later loads read it in a second or two instead of ~40 s.
+DATA_DIR/onnx: later loads take seconds, where exporting took 20-25 s and several GB
+(`make bench-screen` prints both).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -137,10 +140,42 @@ def _export(model: Any, folder: Path, engine: str) -> Path:
     return out
 
 
-def onnx_model(model: Any, engine: str, cache: Path, threads: int) -> OnnxModel:
-    """`model` as an ONNX Runtime session, exporting it into `cache` on first use."""
+def _export_in_child(settings: Any, engine: str, path: Path) -> None:
+    """Export in a process of its own: exporter, optimizer and quantizer peak at
+    about 5 GB for roberta-base and leave about 4 GB resident (measured by
+    `make bench-screen`), which a long-lived worker must not keep."""
+    env = {**os.environ, "DETOXIFY_MODEL": settings.detoxify_model, "DATA_DIR": str(settings.data_dir),
+           "SCREEN_QUANTIZE": "none"}
+    for name, value in (("DETOXIFY_CHECKPOINT", settings.detoxify_checkpoint),
+                        ("DETOXIFY_HF_CONFIG", settings.detoxify_hf_config)):
+        if value:
+            env[name] = str(value)
+        else:
+            env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", __name__, engine, str(path)], env=env, capture_output=True,
+                          text=True, timeout=3600)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit {done.returncode}"]
+        raise RuntimeError(f"export failed: {lines[-1].strip()[:200]}")
+
+
+def _child_main(engine: str, path: Path) -> None:
+    """The export process: load the checkpoint as the worker does, in fp32."""
+    from services.moderation.screen import ScreenModel
+    from shared.config import Settings
+
+    model = ScreenModel.load(Settings.from_env())
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+        built = _export(model.model, Path(tmp), engine)
+        # Atomic: a second worker exporting at the same time writes the same bytes.
+        os.replace(built, path)
+
+
+def onnx_model(model: Any, engine: str, settings: Any, threads: int) -> OnnxModel:
+    """`model` as an ONNX Runtime session, exported into DATA_DIR/onnx on first use."""
     import onnxruntime
 
+    cache = settings.data_dir / "onnx"
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"{checkpoint_key(model)}-{engine}.onnx"
     options = onnxruntime.SessionOptions()
@@ -156,10 +191,7 @@ def onnx_model(model: Any, engine: str, cache: Path, threads: int) -> OnnxModel:
             log.warning("screen: cached ONNX model %s unreadable (%s); exporting again", path, type(e).__name__)
             path.unlink(missing_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".export-") as tmp:
-        built = _export(model, Path(tmp), engine)
-        # Atomic: a second worker exporting at the same time writes the same bytes.
-        os.replace(built, path)
+    _export_in_child(settings, engine, path)
     log.info("screen: exported the model for ONNX Runtime (%s) in %.0f s to %s", engine,
              time.monotonic() - started, path)
     return OnnxModel(onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]), path)
@@ -176,7 +208,7 @@ def use_onnx(screen: Any, engine: str, settings: Any, flags: set[str]) -> str:
 
     started = time.monotonic()
     try:
-        screen.model = onnx_model(screen.model, engine, settings.data_dir / "onnx", torch.get_num_threads())
+        screen.model = onnx_model(screen.model, engine, settings, torch.get_num_threads())
     except Exception as e:
         reason = f"ONNX Runtime cannot run this model ({type(e).__name__}: {' '.join(str(e).split())[:160]})"
         if settings.screen_quantize != "auto":
@@ -187,3 +219,7 @@ def use_onnx(screen: Any, engine: str, settings: Any, flags: set[str]) -> str:
     screen.precision = engine
     log.info("screen: ONNX Runtime %s ready in %.1f s", engine, time.monotonic() - started)
     return engine
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1], Path(sys.argv[2]))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.moderation.checkpoints import MODELS, output_names, published_config, train_marker_model
+from services.moderation.checkpoints import MODELS, output_names, published_config
 from services.moderation.screen import LABELS, ModelLoadError, ScreenModel, screen_texts
 from shared.config import Settings
 from tests.conftest import MARKER
@@ -25,12 +25,6 @@ IDENTITY_OUTPUTS = set(published_config("unbiased")["dataset"]["args"]["identity
 ARCH = {"original": "BertForSequenceClassification", "unbiased": "RobertaForSequenceClassification",
         "multilingual": "XLMRobertaForSequenceClassification",
         "original-small": "AlbertForSequenceClassification", "unbiased-small": "AlbertForSequenceClassification"}
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    return {name: train_marker_model(tmp_path_factory.mktemp(name), MARKER, model=name)
-            for name in MODELS}
 
 
 def load(ckpt: Path, hf: Path, **env: str) -> ScreenModel:
