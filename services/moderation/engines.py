@@ -37,6 +37,8 @@ ONNX_ENGINES = ("onnx", "onnx-int8")
 # Bumped whenever the export recipe below changes: old cached files are then ignored.
 _RECIPE = "1"
 
+# Weights above this size are exported in a process of its own (see _build).
+CHILD_ABOVE_BYTES = 20_000_000
 _AMX = frozenset({"amx_bf16"})
 _VNNI = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
@@ -159,16 +161,30 @@ def _export_in_child(settings: Any, engine: str, path: Path) -> None:
         raise RuntimeError(f"export failed: {lines[-1].strip()[:200]}")
 
 
+def _export_to(model: Any, engine: str, path: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+        built = _export(model, Path(tmp), engine)
+        # Atomic: a second worker exporting at the same time writes the same bytes.
+        os.replace(built, path)
+
+
+def _build(model: Any, settings: Any, engine: str, path: Path) -> None:
+    """Export `model` to `path`: a model of real size in a process of its own,
+    a small one (the tests' tiny models) here, where its cost is small and a
+    new process would cost more than the export."""
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    if size > CHILD_ABOVE_BYTES:
+        _export_in_child(settings, engine, path)
+    else:
+        _export_to(model, engine, path)
+
+
 def _child_main(engine: str, path: Path) -> None:
     """The export process: load the checkpoint as the worker does, in fp32."""
     from services.moderation.screen import ScreenModel
     from shared.config import Settings
 
-    model = ScreenModel.load(Settings.from_env())
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
-        built = _export(model.model, Path(tmp), engine)
-        # Atomic: a second worker exporting at the same time writes the same bytes.
-        os.replace(built, path)
+    _export_to(ScreenModel.load(Settings.from_env()).model, engine, path)
 
 
 def onnx_model(model: Any, engine: str, settings: Any, threads: int) -> OnnxModel:
@@ -191,7 +207,7 @@ def onnx_model(model: Any, engine: str, settings: Any, threads: int) -> OnnxMode
             log.warning("screen: cached ONNX model %s unreadable (%s); exporting again", path, type(e).__name__)
             path.unlink(missing_ok=True)
     started = time.monotonic()
-    _export_in_child(settings, engine, path)
+    _build(model, settings, engine, path)
     log.info("screen: exported the model for ONNX Runtime (%s) in %.0f s to %s", engine,
              time.monotonic() - started, path)
     return OnnxModel(onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]), path)

@@ -70,7 +70,7 @@ def test_export_is_paid_once_per_checkpoint_content(marker_model: tuple[Path, Pa
     def no_export(*args: object) -> Path:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(engines, "_export_in_child", no_export)
+    monkeypatch.setattr(engines, "_build", no_export)
     shutil.copy(ckpt, tmp_path / "renamed.ckpt")  # the same weights under another name: the same file
     again = ScreenModel.load(settings(tmp_path / "renamed.ckpt", hf, tmp_path, "onnx-int8"))
     assert again.model.path == first.model.path
@@ -86,6 +86,28 @@ def test_a_different_checkpoint_gets_its_own_export(tiny: dict[str, tuple[Path, 
     assert a.model.path != b.model.path
 
 
+def test_a_model_of_real_size_is_exported_in_a_process_of_its_own(
+        marker_model: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exporting roberta-base peaks near 5 GB and left 4 GB resident in the
+    process that did it: the worker hands it to a child process, which loads
+    the checkpoint itself and writes the file where the worker looks for it."""
+    monkeypatch.setattr(engines, "CHILD_ABOVE_BYTES", 0)
+
+    def not_here(*args: object) -> Path:
+        raise AssertionError("exported in the worker's process")
+
+    monkeypatch.setattr(engines, "_export", not_here)  # the child process is not patched
+    m = ScreenModel.load(settings(*marker_model, tmp_path, "onnx-int8"))
+    assert m.precision == "onnx-int8" and m.model.path.exists()
+    assert screen_texts(m, [f"{story(30)} {MARKER}"], [])[0].label == "held"
+    # A child that fails (here: it reads the environment, where a setting is bad) says why, in one line.
+    monkeypatch.setenv("SCREEN_THREADS", "lots")
+    with pytest.raises(ModelLoadError) as e:
+        ScreenModel.load(settings(*marker_model, tmp_path, "onnx"))
+    assert "\n" not in str(e.value) and str(e.value).startswith("SCREEN_QUANTIZE=onnx: ")
+    assert "SCREEN_THREADS" in str(e.value)
+
+
 def test_a_damaged_cached_file_is_exported_again(marker_model: tuple[Path, Path], tmp_path: Path) -> None:
     path = ScreenModel.load(settings(*marker_model, tmp_path, "onnx-int8")).model.path
     path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a full disk
@@ -99,7 +121,7 @@ def test_an_engine_that_cannot_run_is_one_line(marker_model: tuple[Path, Path], 
     def broken(*args: object) -> Path:
         raise RuntimeError("Unsupported ONNX opset\nsecond line of a long trace")
 
-    monkeypatch.setattr(engines, "_export_in_child", broken)
+    monkeypatch.setattr(engines, "_build", broken)
     with pytest.raises(ModelLoadError) as e:
         ScreenModel.load(settings(*marker_model, tmp_path, "onnx-int8"))
     assert "\n" not in str(e.value) and len(str(e.value)) < 300
