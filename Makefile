@@ -30,9 +30,9 @@ lint: install
 test: install lint
 	$(PYTEST)
 
-# Everything but the slow fault/load group.
+# The unit layer alone (no PostgreSQL, NATS or model): under a minute.
 test-fast: install
-	$(PYTEST) -m "not slow"
+	$(PYTEST) tests/unit
 
 bench-screen: install
 	$(BIN)/python bench/screen.py

@@ -123,8 +123,8 @@ def load_engine(engine: str, ckpt: Path, hf: Path):  # noqa: ANN201 - returns (s
             return [{k: float(v) for k, v in detox.predict(t).items()} for t in batch]
         return naive, detox.tokenizer
 
+    from braided.settings import Settings
     from services.moderation.screen import Policy, ScreenModel, screen_texts
-    from shared.config import Settings
 
     settings = Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
                                   "SCREEN_QUANTIZE": PRECISION[engine]})
@@ -195,8 +195,8 @@ def peak_memory(engine: str, ckpt: Path, hf: Path, threads: int) -> float:
 def overlap_costs(ckpt: Path, hf: Path) -> dict[int, float]:
     """Tokens scored per story token for 2,000-word stories at several overlaps:
     throughput falls in proportion."""
+    from braided.settings import Settings
     from services.moderation.screen import ScreenModel
-    from shared.config import Settings
 
     costs = {}
     texts = stories(2000, 6)
@@ -214,9 +214,9 @@ def overlap_costs(ckpt: Path, hf: Path) -> dict[int, float]:
 def marker_drift(folder: Path) -> dict[str, dict[str, float]]:
     """bf16 and int8 drift on a trained (tiny) model: the random-weight model's
     outputs sit near 0.5 and say little about how a trained model's scores move."""
+    from braided.settings import Settings
     from services.moderation.checkpoints import train_marker_model
     from services.moderation.screen import ScreenModel, screen_texts
-    from shared.config import Settings
 
     ckpt, hf = train_marker_model(folder / "marker", "zorblat")
     env = {"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf)}
@@ -262,7 +262,7 @@ def main() -> int:
 
     import torch
 
-    from services.moderation.screen import _INT8_FAST, _cpu_flags, resolve_precision
+    from services.moderation.screen.loading import _INT8_FAST, _cpu_flags, resolve_precision
 
     began = time.monotonic()
     print(f"Screen benchmark: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads per "

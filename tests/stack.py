@@ -56,7 +56,7 @@ class Stack:
             "PUBLISHING_PORT": str(self.ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
             # Every test logs in from 127.0.0.1; the per-client throttle is tested on
-            # its own limiter (tests/services/moderation/test_auth_accounts.py).
+            # its own limiter (tests/e2e/moderation/test_auth_accounts.py).
             "LOGIN_CLIENT_FAILURES": "100000",
             "SESSION_SECRET": "test-secret-" + os.urandom(8).hex(),
         } | (env or {})
@@ -73,7 +73,7 @@ class Stack:
     def start(self, timeout: float = 120) -> Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as logfile:
-            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "run"], env=self.env, cwd=REPO,
+            self.proc = subprocess.Popen([sys.executable, "-m", "braided", "run"], env=self.env, cwd=REPO,
                                          stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         started = time.monotonic()
         for name in self.ports:
@@ -109,7 +109,7 @@ class Stack:
     # --- conveniences ---------------------------------------------------------------
 
     def add_moderator(self, username: str, password: str, role: str = "moderator") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "shared.cli", "add-moderator", username, "--role", role],
+        return subprocess.run([sys.executable, "-m", "braided", "add-moderator", username, "--role", role],
                               input=password + "\n", text=True, capture_output=True, env=self.env_with_db(),
                               cwd=REPO, timeout=60)
 
