@@ -69,7 +69,7 @@ def test_accepted_stories_are_clean_and_within_limits(data: dict[str, Any]) -> N
     assert all(0 < len(t) <= taxonomy.TAG_MAX and _clean(t, True) for t in story.tags)
     assert len({t.casefold() for t in story.tags}) == len(story.tags)
     assert all(taxonomy.tag_ok(t) for t in story.tags)
-    assert len(story.content_warnings) <= v.CWS_MAX
+    assert len(story.content_warnings) <= taxonomy.CONTENT_WARNINGS_MAX
     assert all(0 < len(c) <= taxonomy.CONTENT_WARNING_MAX and _clean(c, True) for c in story.content_warnings)
     # Cleaning is idempotent: the stored story validates to itself.
     assert v.validate_story(asdict(story)) == story
