@@ -79,9 +79,10 @@ class Relay:
 
     async def _listen(self) -> None:
         """Hold one connection that LISTENs for enqueue's NOTIFY (again after it was lost)."""
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        await self._unlisten()
+        if self._listener is not None:
+            if _alive(self._listener):
+                return
+            await self._unlisten()
         conn = await self.pool.acquire()
         try:
             await conn.add_listener(CHANNEL, self._notified)
@@ -92,9 +93,11 @@ class Relay:
 
     async def _unlisten(self) -> None:
         conn, self._listener = self._listener, None
-        if conn is not None:
-            with contextlib.suppress(*DB_DOWN, asyncpg.PostgresError):
-                await conn.remove_listener(CHANNEL, self._notified)
+        if conn is None:
+            return
+        with contextlib.suppress(*DB_DOWN, asyncpg.PostgresError):
+            await conn.remove_listener(CHANNEL, self._notified)
+        with contextlib.suppress(asyncpg.InterfaceError):  # the pool took it back when it was lost
             await self.pool.release(conn)
 
     async def run_once(self, limit: int = 100) -> int:
@@ -154,3 +157,10 @@ class Relay:
                 await asyncio.wait_for(self.wake.wait(), backoff)
             except TimeoutError:
                 pass
+
+
+def _alive(conn: asyncpg.Connection) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # the pool took the connection back when PostgreSQL dropped it
+        return False

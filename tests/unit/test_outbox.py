@@ -8,6 +8,8 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
+
 from shared.events import new_event
 from shared.outbox import CHANNEL, Relay, enqueue, erase_story_events
 from tests.unit.fakes import FakeConnection, FakePool
@@ -64,3 +66,54 @@ async def test_erasing_a_story_drops_unsent_events_and_marks_sent_ones() -> None
     await erase_story_events(conn, ids)  # type: ignore[arg-type]
     assert [sql.split()[0] for sql, _ in conn.sent] == ["DELETE", "UPDATE"]
     assert all(args == (ids,) for _, args in conn.sent)
+
+
+class ListeningConnection:
+    """A pooled connection as asyncpg hands it out; `lost` as after PostgreSQL dropped
+    it, when the pool has taken it back and every call on it raises."""
+
+    def __init__(self) -> None:
+        self.lost = False
+        self.channels: list[str] = []
+
+    def _check(self) -> None:
+        if self.lost:
+            raise asyncpg.InterfaceError("cannot call Connection.is_closed(): connection has been released "
+                                         "back to the pool")
+
+    def is_closed(self) -> bool:
+        self._check()
+        return False
+
+    async def add_listener(self, channel: str, callback: Any) -> None:
+        self._check()
+        self.channels.append(channel)
+
+    async def remove_listener(self, channel: str, callback: Any) -> None:
+        self._check()
+        self.channels.remove(channel)
+
+
+class ListeningPool:
+    def __init__(self) -> None:
+        self.handed: list[ListeningConnection] = []
+
+    async def acquire(self) -> ListeningConnection:
+        self.handed.append(ListeningConnection())
+        return self.handed[-1]
+
+    async def release(self, conn: ListeningConnection) -> None:
+        conn._check()
+
+
+async def test_the_relay_listens_again_after_postgresql_dropped_its_connection() -> None:
+    pool = ListeningPool()
+    relay = Relay(pool, js=None, schema="submission")  # type: ignore[arg-type]
+    await relay._listen()
+    await relay._listen()
+    assert len(pool.handed) == 1 and pool.handed[0].channels == [CHANNEL]  # one connection, kept
+    pool.handed[0].lost = True  # a PostgreSQL restart
+    await relay._listen()
+    assert len(pool.handed) == 2 and pool.handed[1].channels == [CHANNEL]
+    await relay._unlisten()
+    assert pool.handed[1].channels == []
