@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from prometheus_client import Counter
 
+from shared.config import nats_servers
 from shared.events import STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
 
 log = logging.getLogger("braided.bus")
@@ -26,7 +27,10 @@ EVENTS_HANDLED = Counter("braided_events_handled_total", "Events consumed", ["co
 NATS_DOWN = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
 
-async def connect(url: str, name: str) -> NATS:
+async def connect(url: str, name: str, *, creds: str | None = None, user: str | None = None,
+                  password: str | None = None) -> NATS:
+    """Connect to every server NATS_URL lists: the client tries them in turn, so a
+    node that is down at start-up is skipped, and it fails over between them later."""
     async def _disconnected() -> None:
         log.warning("nats disconnected", extra={"client": name})
 
@@ -36,14 +40,20 @@ async def connect(url: str, name: str) -> NATS:
     async def _error(e: Exception) -> None:
         log.warning("nats error: %s", e, extra={"client": name})
 
+    auth: dict[str, str] = {}
+    if creds:
+        auth["user_credentials"] = creds
+    if user is not None and password is not None:
+        auth |= {"user": user, "password": password}
     return await nats.connect(
-        url,
+        servers=nats_servers(url),
         name=name,
         max_reconnect_attempts=-1,  # keep trying forever: the outbox holds what waits
         reconnect_time_wait=0.5,
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,
+        **auth,
     )
 
 

@@ -22,7 +22,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "./.braided", "Where embedded PostgreSQL, NATS, model caches and the session key live."),
     Setting("DATABASE_URL", None, "PostgreSQL to use. Unset: an embedded server under DATA_DIR is started."),
-    Setting("NATS_URL", None, "NATS (JetStream enabled) to use. Unset: an embedded nats-server is started."),
+    Setting("NATS_URL", None, "NATS (JetStream enabled) to use; several servers of one cluster comma-separated "
+            "(nats://a:4222,nats://b:4222), as other NATS clients accept. Unset: an embedded nats-server is started."),
+    Setting("NATS_CREDS", None, "A NATS .creds file (decentralised JWT auth) this process connects with."),
+    Setting("NATS_USER", None, "NATS user name this process connects with (with NATS_PASSWORD); not with NATS_CREDS."),
+    Setting("NATS_PASSWORD", None, "Password of NATS_USER."),
     Setting("HOST", "127.0.0.1", "Address the web services listen on."),
     Setting("SUBMISSION_PORT", "8001", "Port of the submission service (public story form and API)."),
     Setting("MODERATION_PORT", "8002", "Port of the moderation service (moderators only)."),
@@ -158,6 +162,21 @@ def parse_rate(raw: str, name: str = "SUBMISSION_RATE_LIMIT") -> tuple[int, int]
     return int(m.group(1)), _PERIODS[m.group(2)]
 
 
+def nats_servers(url: str) -> list[str]:
+    """NATS_URL → the server list nats-py wants.
+
+    Operators write one cluster as `nats://a:4222,nats://b:4222` (spaces allowed), the
+    form nats.go and the `nats` CLI accept; nats-py 2.16 refuses it as one string
+    ("invalid connect url option"), so it is split here the way nats.go splits it:
+    on commas, each part trimmed of spaces and a trailing slash, empty parts dropped.
+    Each part keeps its own scheme (nats://, tls://) and user:password@."""
+    servers = [part.strip().removesuffix("/") for part in url.split(",")]
+    servers = [s for s in servers if s]
+    if not servers:
+        raise ConfigError(f"NATS_URL names no server: {url!r}")
+    return servers
+
+
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
 
@@ -166,6 +185,9 @@ class Settings:
     data_dir: Path
     database_url: str | None
     nats_url: str | None
+    nats_creds: str | None
+    nats_user: str | None
+    nats_password: str | None
     host: str
     submission_port: int
     moderation_port: int
@@ -209,6 +231,15 @@ class Settings:
                                 ("SCREEN_ACK_WAIT", 1, 3600)):
             if not low <= _int(env, name) <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {_get(env, name)!r}")
+        if _get(env, "NATS_URL") is not None:
+            nats_servers(_get(env, "NATS_URL") or "")
+        nats_creds, nats_user, nats_password = (_get(env, n) for n in ("NATS_CREDS", "NATS_USER", "NATS_PASSWORD"))
+        if nats_creds and (nats_user or nats_password):
+            raise ConfigError("set NATS_CREDS or NATS_USER/NATS_PASSWORD, not both")
+        if bool(nats_user) != bool(nats_password):
+            raise ConfigError("NATS_USER and NATS_PASSWORD go together: set both or neither")
+        if nats_creds and not Path(nats_creds).is_file():
+            raise ConfigError(f"NATS_CREDS {nats_creds!r} is not a readable file")
         secure = (_get(env, "COOKIE_SECURE") or "auto").lower()
         if secure not in ("auto", "true", "false"):
             raise ConfigError(f"COOKIE_SECURE must be auto, true or false, got {secure!r}")
@@ -216,6 +247,9 @@ class Settings:
             data_dir=Path(_get(env, "DATA_DIR") or ".braided").absolute(),
             database_url=_get(env, "DATABASE_URL"),
             nats_url=_get(env, "NATS_URL"),
+            nats_creds=nats_creds,
+            nats_user=nats_user,
+            nats_password=nats_password,
             host=_get(env, "HOST") or "127.0.0.1",
             submission_port=_int(env, "SUBMISSION_PORT"),
             moderation_port=_int(env, "MODERATION_PORT"),

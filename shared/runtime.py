@@ -44,10 +44,12 @@ class Runtime:
             self.relay.wake.set()
 
 
-async def _connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
+async def _connect_nats(settings: Settings, name: str, attempts: int = 60) -> NATS:
+    assert settings.nats_url
     for i in range(attempts):
         try:
-            return await bus.connect(url, name)
+            return await bus.connect(settings.nats_url, name, creds=settings.nats_creds, user=settings.nats_user,
+                                     password=settings.nats_password)
         except Exception as e:  # nats-py raises several types when nothing listens yet
             if i == attempts - 1:
                 raise
@@ -77,7 +79,7 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
         raise RuntimeError("DATABASE_URL and NATS_URL must be set (`braided run` sets them for its services)")
     await migrate(settings.database_url, schema, migration_files(service_dir))
     pool = await create_pool(settings.database_url, schema, max_size=pool_size)
-    nc = await _connect_nats(settings.nats_url, f"braided-{schema}")
+    nc = await _connect_nats(settings, f"braided-{schema}")
     js = nc.jetstream()
     await _ensure_stream(js, settings)
     rt = Runtime(settings=settings, schema=schema, pool=pool, nc=nc, js=js)
