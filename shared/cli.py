@@ -267,6 +267,27 @@ def cmd_fetch_model(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from braided import backup
+
+    def go(db_url: str) -> int:
+        try:
+            if args.command == "backup":
+                print(f"Backed up {', '.join(backup.SCHEMAS)} to {backup.backup(db_url, Path(args.file))}")
+            else:
+                backup.restore(db_url, Path(args.file))
+                print(f"Restored {args.file}.")
+        except backup.BackupError as e:
+            print(f"braided: {e}", file=sys.stderr)
+            return 1
+        return 0
+
+    async def run(db_url: str) -> int:  # _with_db runs a coroutine function; pg_dump is a process
+        return await asyncio.to_thread(go, db_url)
+
+    return _with_db(settings, run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="braided", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -287,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("term", nargs="?")
     p.add_argument("--kind", choices=("banned", "suspect"), default="suspect")
     sub.add_parser("fetch-model", help="download and cache the screen's model (DETOXIFY_MODEL) under DATA_DIR")
+    sub.add_parser("backup", help="pg_dump the three schemas to FILE (custom format)").add_argument("file")
+    sub.add_parser("restore", help="pg_restore FILE into an empty database").add_argument("file")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -297,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(service if service in SERVICES else f"braided-{service}", settings.log_level)
     handlers = {"run": cmd_run, "serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate,
                 "add-moderator": cmd_add_moderator, "moderator": cmd_moderator, "wordlist": cmd_wordlist,
-                "fetch-model": cmd_fetch_model}
+                "fetch-model": cmd_fetch_model, "backup": cmd_backup, "restore": cmd_backup}
     return handlers[args.command](args, settings)
 
 
