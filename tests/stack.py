@@ -75,6 +75,14 @@ class Stack:
         with open(self.log_path, "ab") as logfile:
             self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "run"], env=self.env, cwd=REPO,
                                          stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # a fixture that never yields is never torn down
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
         started = time.monotonic()
         for name in self.ports:
             def healthy(name: str = name) -> bool:
@@ -86,7 +94,6 @@ class Stack:
                     return False
             wait_until(healthy, timeout - (time.monotonic() - started), 0.2, f"{name} healthy")
         self.started_in = time.monotonic() - started
-        return self
 
     def log_tail(self, n: int = 60) -> str:
         try:

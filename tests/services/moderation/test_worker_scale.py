@@ -69,11 +69,13 @@ def infra(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         finally:
             await nc.close()
     nats_server_url = nats.url
-    asyncio.run(create())
-    dsn = pg_dsn.replace("/postgres?", f"/{name}?")
-    assert dsn != pg_dsn
-    yield {"DATABASE_URL": dsn, "NATS_URL": nats.url}
-    nats.stop()
+    try:
+        asyncio.run(create())
+        dsn = pg_dsn.replace("/postgres?", f"/{name}?")
+        assert dsn != pg_dsn
+        yield {"DATABASE_URL": dsn, "NATS_URL": nats.url}
+    finally:
+        nats.stop()
 
 
 class Workers:
@@ -90,9 +92,13 @@ class Workers:
             with open(log, "wb") as f:
                 self.procs.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "worker"], env=self.env,
                                                    cwd=REPO, stdout=f, stderr=subprocess.STDOUT))
-        wait_until(lambda: all(self.lines(i, "screen model loaded") or self.dead(i) for i in range(n)), 120,
-                   0.2, "workers loaded")
-        assert not any(self.dead(i) for i in range(n)), self.tail()
+        try:
+            wait_until(lambda: all(self.lines(i, "screen model loaded") or self.dead(i) for i in range(n)), 120,
+                       0.2, "workers loaded")
+            assert not any(self.dead(i) for i in range(n)), self.tail()
+        except BaseException:
+            self.stop()  # the caller's finally never sees an object that failed to build
+            raise
 
     def dead(self, i: int) -> bool:
         return self.procs[i].poll() is not None
