@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from braided.services import BY_NAME, SERVICES
 from braided.settings import Settings
@@ -82,6 +83,28 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return with_database(settings, go)
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """`braided backup FILE` / `braided restore FILE` (braided/backup.py)."""
+    from braided import backup
+
+    def go(db_url: str) -> int:
+        try:
+            if args.command == "backup":
+                print(f"Backed up {', '.join(backup.SCHEMAS)} to {backup.backup(db_url, Path(args.file))}")
+            else:
+                backup.restore(db_url, Path(args.file))
+                print(f"Restored {args.file}.")
+        except backup.BackupError as e:
+            print(f"braided: {e}", file=sys.stderr)
+            return 1
+        return 0
+
+    async def run(db_url: str) -> int:  # with_database runs a coroutine function; pg_dump is a process
+        return await asyncio.to_thread(go, db_url)
+
+    return with_database(settings, run)
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="braided", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations for every service").set_defaults(handler=cmd_migrate)
+    p = sub.add_parser("backup", help="pg_dump the three schemas to FILE (custom format)")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_backup)
+    p = sub.add_parser("restore", help="pg_restore FILE into an empty database")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_backup)
     for s in SERVICES:
         s.register_cli(sub)
     return parser

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from prometheus_client import Counter
 
+from shared.config import nats_servers
 from shared.db import DB_DOWN
 from shared.events import STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
 from shared.retry import retrying
@@ -30,7 +31,10 @@ EVENTS_HANDLED = Counter("braided_events_handled_total", "Events consumed", ["co
 NATS_DOWN = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
 
-async def connect(url: str, name: str) -> NATS:
+async def connect(url: str, name: str, *, creds: str | None = None, user: str | None = None,
+                  password: str | None = None) -> NATS:
+    """Connect to every server NATS_URL lists: the client tries them in turn, so a
+    node that is down at start-up is skipped, and it fails over between them later."""
     async def _disconnected() -> None:
         log.warning("nats disconnected", extra={"client": name})
 
@@ -40,15 +44,27 @@ async def connect(url: str, name: str) -> NATS:
     async def _error(e: Exception) -> None:
         log.warning("nats error: %s", e, extra={"client": name})
 
+    auth: dict[str, str] = {}
+    if creds:
+        auth["user_credentials"] = creds
+    if user is not None and password is not None:
+        auth |= {"user": user, "password": password}
     return await nats.connect(
-        url,
+        servers=nats_servers(url),
         name=name,
         max_reconnect_attempts=-1,  # keep trying forever: the outbox holds what waits
         reconnect_time_wait=0.5,
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,
+        **auth,
     )
+
+
+async def connect_with(settings: Any, name: str) -> NATS:
+    """`connect` with NATS_URL and the process's own credentials from its settings."""
+    return await connect(settings.nats_url, name, creds=settings.nats_creds, user=settings.nats_user,
+                         password=settings.nats_password)
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: int = 14) -> None:

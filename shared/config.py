@@ -108,6 +108,25 @@ def parse_rate(raw: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), _PERIODS[m.group(2)]
 
 
+def _fail(message: str) -> Any:
+    raise ConfigError(message)
+
+
+def nats_servers(url: str) -> list[str]:
+    """NATS_URL → the server list nats-py wants.
+
+    Operators write one cluster as `nats://a:4222,nats://b:4222` (spaces allowed), the
+    form nats.go and the `nats` CLI accept; nats-py 2.16 refuses it as one string
+    ("invalid connect url option"), so it is split here the way nats.go splits it:
+    on commas, each part trimmed of spaces and a trailing slash, empty parts dropped.
+    Each part keeps its own scheme (nats://, tls://) and user:password@."""
+    servers = [part.strip().removesuffix("/") for part in url.split(",")]
+    servers = [s for s in servers if s]
+    if not servers:
+        raise ConfigError(f"names no server: {url!r}")
+    return servers
+
+
 def parse_value(name: str, parse: Parse, raw: str | None) -> Any:
     """`parse(raw)`, its error prefixed with the setting's name."""
     try:
@@ -120,7 +139,13 @@ COMMON: tuple[Setting, ...] = (
     Setting("DATA_DIR", "./.braided", "Where embedded PostgreSQL, NATS, model caches and the session key live.",
             lambda raw: Path(raw or ".braided").absolute()),
     Setting("DATABASE_URL", None, "PostgreSQL to use. Unset: an embedded server under DATA_DIR is started."),
-    Setting("NATS_URL", None, "NATS (JetStream enabled) to use. Unset: an embedded nats-server is started."),
+    Setting("NATS_URL", None, "NATS (JetStream enabled) to use; several servers of one cluster comma-separated "
+            "(nats://a:4222,nats://b:4222), as other NATS clients accept. Unset: an embedded nats-server is started.",
+            lambda raw: raw if raw is None else ",".join(nats_servers(raw))),
+    Setting("NATS_CREDS", None, "A NATS .creds file (decentralised JWT auth) this process connects with.",
+            lambda raw: raw if raw is None or Path(raw).is_file() else _fail(f"{raw!r} is not a readable file")),
+    Setting("NATS_USER", None, "NATS user name this process connects with (with NATS_PASSWORD); not with NATS_CREDS."),
+    Setting("NATS_PASSWORD", None, "Password of NATS_USER."),
     Setting("HOST", "127.0.0.1", "Address the web services listen on."),
     Setting("SUBMISSION_PORT", "8001", "Port of the submission service (public story form and API).", whole),
     Setting("MODERATION_PORT", "8002", "Port of the moderation service (moderators only).", whole),
@@ -165,8 +190,17 @@ class Settings:
         if len(set(names)) != len(names):
             raise ConfigError(f"a setting is declared twice: {sorted(n for n in names if names.count(n) > 1)}")
         # An empty value means unset: the row's default.
-        return cls({row.name.lower(): parse_value(row.name, row.parse, env.get(row.name) or row.default)
-                    for row in cls.ROWS})
+        settings = cls({row.name.lower(): parse_value(row.name, row.parse, env.get(row.name) or row.default)
+                        for row in cls.ROWS})
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Rules that join several rows."""
+        if self.nats_creds and (self.nats_user or self.nats_password):
+            raise ConfigError("set NATS_CREDS or NATS_USER/NATS_PASSWORD, not both")
+        if bool(self.nats_user) != bool(self.nats_password):
+            raise ConfigError("NATS_USER and NATS_PASSWORD go together: set both or neither")
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -119,10 +119,11 @@ def nats_server_binary() -> Path:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, args: tuple[str, ...] = ()) -> None:
         self.store = data_dir / "nats"
         self.port = port or free_port()
         self.monitor_port = free_port()
+        self.args = args  # extra nats-server flags (a config file, cluster routes, users)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,7 +135,7 @@ class EmbeddedNats:
         logfile = open(self.store / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [str(nats_server_binary()), "-js", "-sd", str(self.store), "-a", "127.0.0.1",
-             "-p", str(self.port), "-m", str(self.monitor_port)],
+             "-p", str(self.port), "-m", str(self.monitor_port), *self.args],
             stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
         )
         logfile.close()

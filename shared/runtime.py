@@ -44,7 +44,7 @@ class Runtime:
 async def _connect(settings: Settings, schema: str) -> tuple[NATS, JetStreamContext]:
     """NATS and the one stream, waiting (up to half a minute each) while they start."""
     # nats-py raises several types when nothing listens yet.
-    nc = await retrying(lambda: bus.connect(settings.nats_url, f"braided-{schema}"), errors=(Exception,),
+    nc = await retrying(lambda: bus.connect_with(settings, f"braided-{schema}"), errors=(Exception,),
                         what="nats", attempts=60)
     js = nc.jetstream()
     await retrying(lambda: bus.ensure_stream(js, settings.stream_replicas, settings.stream_max_age_days),
