@@ -118,7 +118,7 @@ def _cpu() -> float:
 
 
 def settings_for(ckpt: Path, hf: Path, data: Path, quantize: str, **extra: str):  # noqa: ANN201 - Settings
-    from shared.config import Settings
+    from braided.settings import Settings
 
     return Settings.from_env({"DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
                               "SCREEN_QUANTIZE": quantize, "DATA_DIR": str(data)} | extra)
@@ -322,7 +322,7 @@ def main() -> int:
     import torch
 
     from services.moderation import engines as engine_rules
-    from services.moderation.screen import _cpu_flags, resolve_precision
+    from services.moderation.screen.loading import _cpu_flags, resolve_precision
 
     began = time.monotonic()
     print(f"Screen benchmark: {os.cpu_count()} cores, torch {torch.__version__}, {args.threads} threads per "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import asyncpg
 import nats
@@ -15,7 +17,10 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from prometheus_client import Counter
 
+from shared.config import nats_servers
+from shared.db import DB_DOWN
 from shared.events import STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
+from shared.retry import retrying
 
 log = logging.getLogger("braided.bus")
 
@@ -26,7 +31,10 @@ EVENTS_HANDLED = Counter("braided_events_handled_total", "Events consumed", ["co
 NATS_DOWN = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
 
-async def connect(url: str, name: str) -> NATS:
+async def connect(url: str, name: str, *, creds: str | None = None, user: str | None = None,
+                  password: str | None = None) -> NATS:
+    """Connect to every server NATS_URL lists: the client tries them in turn, so a
+    node that is down at start-up is skipped, and it fails over between them later."""
     async def _disconnected() -> None:
         log.warning("nats disconnected", extra={"client": name})
 
@@ -36,15 +44,27 @@ async def connect(url: str, name: str) -> NATS:
     async def _error(e: Exception) -> None:
         log.warning("nats error: %s", e, extra={"client": name})
 
+    auth: dict[str, str] = {}
+    if creds:
+        auth["user_credentials"] = creds
+    if user is not None and password is not None:
+        auth |= {"user": user, "password": password}
     return await nats.connect(
-        url,
+        servers=nats_servers(url),
         name=name,
         max_reconnect_attempts=-1,  # keep trying forever: the outbox holds what waits
         reconnect_time_wait=0.5,
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,
+        **auth,
     )
+
+
+async def connect_with(settings: Any, name: str) -> NATS:
+    """`connect` with NATS_URL and the process's own credentials from its settings."""
+    return await connect(settings.nats_url, name, creds=settings.nats_creds, user=settings.nats_user,
+                         password=settings.nats_password)
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: int = 14) -> None:
@@ -79,13 +99,9 @@ async def erase(js: JetStreamContext, seq: int) -> None:
         pass
 
 
-# Failures that mean "PostgreSQL is not answering right now" (as opposed to a handler
-# bug or a poison message, which may be parked).
-DB_DOWN = (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-           asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
-           asyncpg.InternalClientError)
-
-Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+Handler = Callable[..., Awaitable[None]]  # (conn, event), and in batch mode also the prepared value
+# Batch mode: given the fresh events of one fetch, yields (index, prepared value) as each is ready.
+Prepare = Callable[[list[Event]], AsyncIterator[tuple[int, Any]]]
 
 
 class Consumer:
@@ -95,26 +111,27 @@ class Consumer:
     event id (the inbox), and acked only after that transaction commits. An event
     already in the inbox is acked without running the handler again. A message that
     fails `max_deliver` times is parked in `parked_messages` and acked.
+
+    Batch mode (`prepare`): the fresh events of each fetch are first prepared together,
+    outside any transaction (the screen scores them in one forward pass), with
+    in-progress acks meanwhile so JetStream does not hand them to another consumer;
+    each is then handled as soon as its preparation is ready, its handler called as
+    `handler(conn, event, prepared)`.
     """
 
     def __init__(self, js: JetStreamContext, pool: asyncpg.Pool, durable: str, subject: str,
-                 handlers: dict[str, Handler], *, batch: int = 20, ack_wait: float = 30,
-                 max_deliver: int = 5) -> None:
+                 handlers: Mapping[str, Handler], *, batch: int = 20, ack_wait: float = 30,
+                 max_deliver: int = 5, prepare: Prepare | None = None) -> None:
         self.js, self.pool, self.durable, self.subject = js, pool, durable, subject
         self.handlers, self.batch, self.ack_wait, self.max_deliver = handlers, batch, ack_wait, max_deliver
+        self.prepare = prepare
         self._sub: JetStreamContext.PullSubscription | None = None
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        while True:
-            try:
-                return await self.js.pull_subscribe(
-                    self.subject, durable=self.durable, stream=STREAM,
-                    config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait,
-                                          max_deliver=-1),
-                )
-            except NATS_DOWN as e:
-                log.warning("consumer %s: cannot subscribe yet (%s); retrying", self.durable, type(e).__name__)
-                await asyncio.sleep(1)
+        return await retrying(lambda: self.js.pull_subscribe(
+            self.subject, durable=self.durable, stream=STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait, max_deliver=-1),
+        ), errors=NATS_DOWN, what=f"consumer {self.durable}: subscribe", wait=1.0)
 
     async def fetch(self, n: int | None = None, wait: float = 1.0) -> list:
         if self._sub is None:
@@ -127,35 +144,84 @@ class Consumer:
     async def run(self) -> None:
         while True:
             try:
-                for msg in await self.fetch():
-                    await self.handle(msg)
+                await self.run_once()
             except asyncio.CancelledError:
                 raise
             except NATS_DOWN as e:
                 log.warning("consumer %s: nats unavailable (%s)", self.durable, type(e).__name__)
                 await asyncio.sleep(0.5)
+            except (*DB_DOWN, asyncpg.PostgresError) as e:
+                # Includes InternalClientError (a connection cut by a PostgreSQL
+                # restart): wait and carry on rather than crash.
+                log.warning("consumer %s: database unavailable (%s)", self.durable, type(e).__name__)
+                await asyncio.sleep(1)
             except Exception:
                 log.exception("consumer %s: unexpected error", self.durable)
                 await asyncio.sleep(1)
 
-    async def handle(self, msg, apply: Handler | None = None) -> None:
+    async def run_once(self) -> int:
+        """Fetch and handle one batch; returns how many messages it held."""
+        msgs = await self.fetch()
+        if self.prepare is None:
+            for msg in msgs:
+                await self.handle(msg)
+        elif msgs:
+            await self._handle_batch(msgs)
+        return len(msgs)
+
+    async def handle(self, msg) -> None:
         """Run one message through the inbox and its handler, then ack."""
+        event = await self._ours(msg)
+        if event is not None:
+            await self._apply(msg, event)
+
+    async def _ours(self, msg) -> Event | None:
+        """The message's event, if it is one this consumer handles; a bad one is
+        parked and one for another consumer acked (both answer None)."""
         try:
             event = decode(msg.data)
         except BadEvent as e:
             await self._park(msg, str(e))
-            return
-        handler = apply or self.handlers.get(event.type)
-        if handler is None:
+            return None
+        if event.type not in self.handlers:
             await msg.ack()  # not for us
+            return None
+        return event
+
+    async def _handle_batch(self, msgs: list) -> None:
+        todo = [(msg, event) for msg in msgs if (event := await self._ours(msg)) is not None]
+        if not todo:
             return
+        # Ask the inbox first, so nothing already handled is prepared again.
+        seen = {str(r["event_id"]) for r in await self.pool.fetch(
+            "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+            self.durable, [e.id for _, e in todo])}
+        fresh = []
+        for msg, event in todo:
+            if event.id in seen:  # already handled, or a second copy in this very batch
+                EVENTS_HANDLED.labels(self.durable, event.type, "duplicate").inc()
+                await msg.ack()
+            else:
+                seen.add(event.id)
+                fresh.append((msg, event))
+        if not fresh:
+            return
+        assert self.prepare is not None
+        keep = asyncio.create_task(_keep_alive([m for m, _ in fresh], self.ack_wait))
+        try:
+            async for n, prepared in self.prepare([e for _, e in fresh]):
+                await self._apply(*fresh[n], prepared)
+        finally:
+            keep.cancel()
+
+    async def _apply(self, msg, event: Event, *prepared: Any) -> None:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
                     " ON CONFLICT DO NOTHING RETURNING true", self.durable, event.id)
                 if fresh:
-                    await handler(conn, event)
+                    await self.handlers[event.type](conn, event, *prepared)
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
         except DB_DOWN as e:
             # The database is away (restart, failover): not the message's fault, so it
@@ -188,3 +254,13 @@ class Consumer:
         EVENTS_HANDLED.labels(self.durable, "unknown", "parked").inc()
         log.error("consumer %s: parked a message on %s: %s", self.durable, msg.subject, error[:200])
         await msg.ack()
+
+
+async def _keep_alive(msgs: list, ack_wait: float) -> None:
+    """In-progress acks while a batch is prepared: JetStream then redelivers a message
+    only when the consumer holding it has died, never mid-preparation."""
+    while True:
+        await asyncio.sleep(ack_wait / 3)
+        for m in msgs:
+            with contextlib.suppress(Exception):
+                await m.in_progress()

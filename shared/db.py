@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 
+from shared.config import Settings
+
 log = logging.getLogger("braided.db")
 
 COMMON_SQL = Path(__file__).parent / "sql"
+
+# Failures that mean "PostgreSQL is not answering right now" (as opposed to a bug or
+# a poison message): a refused or dropped connection, "the database system is
+# shutting down / starting up" (OperatorInterventionError: AdminShutdown,
+# CrashShutdown, CannotConnectNow), too many connections, a pool timeout, and
+# asyncpg's InternalClientError ("cannot switch to state …"), which a connection cut
+# mid-query by a shutdown raises on its next use.
+DB_DOWN: tuple[type[Exception], ...] = (
+    TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InternalClientError,
+)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -71,3 +87,24 @@ async def migrate(dsn: str, schema: str, files: list[Path]) -> list[str]:
     finally:
         await conn.close()
     return applied
+
+
+def with_database(settings: Settings, command: Callable[[str], Awaitable[int]]) -> int:
+    """Run a one-off command against DATABASE_URL, or against the embedded server
+    under DATA_DIR (attaching to it if `braided run` has it running)."""
+    if settings.database_url:
+        return asyncio.run(command(settings.database_url))
+    from shared.infra import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(settings.data_dir)
+    try:
+        return asyncio.run(command(pg.start()))
+    finally:
+        pg.stop()
+
+
+async def connect(dsn: str, schema: str) -> asyncpg.Connection:
+    """One connection pinned to `schema`, JSON decoded (for one-off commands)."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    await init_connection(conn)
+    return conn

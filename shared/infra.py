@@ -71,9 +71,44 @@ class EmbeddedPostgres:
         return self._server.get_uri()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        if self._server is None:
+            return
+        system_user = getattr(self._server, "system_user", None)
+        self._server.cleanup()
+        self._server = None
+        # pgserver stops the server only if the postmaster it saw at start is still
+        # running. After a restart (pg_ctl restart, a crash recovered by another
+        # tool) that is a different process, and pgserver would leave it running
+        # with nobody attached: stop whatever runs on this data folder once no
+        # other process holds a handle on it.
+        if not _live_handles(self.pgdata):
+            _stop_postmaster(self.pgdata, system_user)
+
+
+def _live_handles(pgdata: Path) -> list[int]:
+    try:
+        pids = json.loads((pgdata / ".handle_pids.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [p for p in pids if p != os.getpid() and psutil.pid_exists(p)]
+
+
+def _stop_postmaster(pgdata: Path, system_user: str | None) -> None:
+    from pgserver import pg_ctl
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return
+    log.info("pgserver: stopping the postmaster left on %s", pgdata)
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user)
+    except Exception:  # pg_ctl failed: end the process itself
+        info.process.terminate()
+        try:
+            info.process.wait(5)
+        except psutil.TimeoutExpired:
+            info.process.kill()
 
 
 def nats_server_binary() -> Path:
@@ -84,10 +119,11 @@ def nats_server_binary() -> Path:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, args: tuple[str, ...] = ()) -> None:
         self.store = data_dir / "nats"
         self.port = port or free_port()
         self.monitor_port = free_port()
+        self.args = args  # extra nats-server flags (a config file, cluster routes, users)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -99,7 +135,7 @@ class EmbeddedNats:
         logfile = open(self.store / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [str(nats_server_binary()), "-js", "-sd", str(self.store), "-a", "127.0.0.1",
-             "-p", str(self.port), "-m", str(self.monitor_port)],
+             "-p", str(self.port), "-m", str(self.monitor_port), *self.args],
             stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
         )
         logfile.close()

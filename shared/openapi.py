@@ -1,8 +1,8 @@
 """Pieces every service's OpenAPI document shares (served at GET /openapi.json).
 
-The documents are hand-written (services/<svc>/openapi.py) so they say what the
-API promises — field limits included — and schemathesis tests the services
-against them (tests/security/test_openapi.py)."""
+Each service writes its document by hand (its openapi.py) so it says what the API
+promises — field limits included — and schemathesis tests each running service
+against its document."""
 
 from __future__ import annotations
 

@@ -1,5 +1,11 @@
 """Transactional outbox: `enqueue` inside the business transaction, `Relay` publishes.
 
+`enqueue` also wakes the relay: a PostgreSQL NOTIFY, which the database delivers
+when the transaction commits (and never if it rolls back), to the relay that
+LISTENs on its schema's channel. So no caller has to remember to wake it, and
+every replica's relay hears every commit; a relay that misses a notification (its
+listening connection was lost) still finds the row on its next poll.
+
 When a story is withdrawn or purged, `erase_story_events` (in that transaction)
 marks the events this service sent about it; the relay erases them from the
 stream, so their copy of the text does not outlive the story by STREAM_MAX_AGE_DAYS."""
@@ -7,6 +13,7 @@ stream, so their copy of the text does not outlive the story by STREAM_MAX_AGE_D
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -16,6 +23,7 @@ from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
 from shared.bus import NATS_DOWN, erase, publish
+from shared.db import DB_DOWN
 from shared.events import Event, decode
 
 log = logging.getLogger("braided.outbox")
@@ -26,12 +34,18 @@ ERASED = Counter("braided_outbox_erased_total", "Sent events erased from the str
 PENDING = Gauge("braided_outbox_pending", "Outbox events waiting to be published", ["schema"])
 
 
+# One channel; the payload names the schema whose outbox has a new row.
+CHANNEL = "braided_outbox"
+
+
 async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
-    """Write `event` to the outbox; call inside the transaction of the change it describes."""
+    """Write `event` to the outbox; call inside the transaction of the change it
+    describes. The relay is woken when that transaction commits."""
     await conn.execute(
         "INSERT INTO outbox (event_id, subject, payload, story_id) VALUES ($1, $2, $3, $4)",
         event.id, event.subject, json.loads(event.to_json()), event.story_id,
     )
+    await conn.execute("SELECT pg_notify($1, current_schema())", CHANNEL)
 
 
 async def erase_story_events(conn: asyncpg.Connection, story_ids: list[uuid.UUID]) -> None:
@@ -57,6 +71,34 @@ class Relay:
     def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, schema: str, interval: float = 0.2) -> None:
         self.pool, self.js, self.schema, self.interval = pool, js, schema, interval
         self.wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+
+    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if payload == self.schema:
+            self.wake.set()
+
+    async def _listen(self) -> None:
+        """Hold one connection that LISTENs for enqueue's NOTIFY (again after it was lost)."""
+        if self._listener is not None:
+            if _alive(self._listener):
+                return
+            await self._unlisten()
+        conn = await self.pool.acquire()
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        self._listener = conn
+
+    async def _unlisten(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is None:
+            return
+        with contextlib.suppress(*DB_DOWN, asyncpg.PostgresError):
+            await conn.remove_listener(CHANNEL, self._notified)
+        with contextlib.suppress(asyncpg.InterfaceError):  # the pool took it back when it was lost
+            await self.pool.release(conn)
 
     async def run_once(self, limit: int = 100) -> int:
         """Publish what is waiting and erase what is marked; returns how many rows."""
@@ -84,9 +126,16 @@ class Relay:
         return sent + erased
 
     async def run(self) -> None:
+        try:
+            await self._relay()
+        finally:
+            await self._unlisten()
+
+    async def _relay(self) -> None:
         backoff = self.interval
         while True:
             try:
+                await self._listen()
                 while await self.run_once() > 0:
                     pass
                 PENDING.labels(self.schema).set(
@@ -97,7 +146,7 @@ class Relay:
             except NATS_DOWN as e:
                 log.warning("relay %s: nats unavailable (%s); will retry", self.schema, type(e).__name__)
                 backoff = min(backoff * 2, 2.0)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
+            except (*DB_DOWN, asyncpg.PostgresError) as e:
                 log.warning("relay %s: database unavailable (%s); will retry", self.schema, type(e).__name__)
                 backoff = min(backoff * 2, 2.0)
             except Exception:
@@ -108,3 +157,10 @@ class Relay:
                 await asyncio.wait_for(self.wake.wait(), backoff)
             except TimeoutError:
                 pass
+
+
+def _alive(conn: asyncpg.Connection) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # the pool took the connection back when PostgreSQL dropped it
+        return False

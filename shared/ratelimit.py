@@ -22,6 +22,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from shared.bus import NATS_DOWN
+from shared.retry import retrying
 
 log = logging.getLogger("braided.ratelimit")
 
@@ -86,24 +87,24 @@ class RateLimiter:
             digest = hmac.new(key, client_address.encode(), hashlib.sha256).hexdigest()[:32]
             name = f"{digest}.{window}"
             retry_after = (window + 1) * self.period - now
-            for _ in range(20):
+            async def count_one() -> Verdict:
+                # Compare-and-set: another replica's increment in between is retried.
                 try:
                     entry = await counts.get(name)
                 except nats.js.errors.KeyNotFoundError:
-                    try:
-                        await counts.create(name, b"1")
-                        return Verdict(True, retry_after)
-                    except nats.js.errors.KeyWrongLastSequenceError:
-                        continue
+                    await counts.create(name, b"1")
+                    return Verdict(True, retry_after)
                 count = int(entry.value or b"0")
                 if count >= self.limit:
                     return Verdict(False, max(retry_after, 1))
-                try:
-                    await counts.update(name, str(count + 1).encode(), last=entry.revision)
-                    return Verdict(True, retry_after)
-                except nats.js.errors.KeyWrongLastSequenceError:
-                    continue
-            return Verdict(False, 1)  # heavy contention on one client's key: ask it to retry
+                await counts.update(name, str(count + 1).encode(), last=entry.revision)
+                return Verdict(True, retry_after)
+
+            try:
+                return await retrying(count_one, errors=(nats.js.errors.KeyWrongLastSequenceError,), what=None,
+                                      attempts=20, wait=0)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                return Verdict(False, 1)  # heavy contention on one client's key: ask it to retry
         except NATS_DOWN as e:
             log.warning("rate limiter unavailable (%s); allowing", type(e).__name__)
             return Verdict(True, 0)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from prometheus_client import Counter
 
-from shared.bus import DB_DOWN
+from shared.db import DB_DOWN
 
 log = logging.getLogger("braided.retention")
 

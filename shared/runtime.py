@@ -24,6 +24,7 @@ from shared.config import Settings
 from shared.db import create_pool, migrate, migration_files
 from shared.outbox import Relay
 from shared.retention import Purge, run_purges
+from shared.retry import retrying
 
 log = logging.getLogger("braided.runtime")
 
@@ -39,33 +40,16 @@ class Runtime:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake.set()
 
-
-async def _connect_nats(url: str, name: str, attempts: int = 60) -> NATS:
-    for i in range(attempts):
-        try:
-            return await bus.connect(url, name)
-        except Exception as e:  # nats-py raises several types when nothing listens yet
-            if i == attempts - 1:
-                raise
-            log.warning("waiting for nats (%s)", type(e).__name__)
-            await asyncio.sleep(0.5)
-    raise AssertionError("unreachable")
-
-
-async def _ensure_stream(js: JetStreamContext, settings: Settings) -> None:
-    for i in range(60):
-        try:
-            await bus.ensure_stream(js, settings.stream_replicas, settings.stream_max_age_days)
-            return
-        except bus.NATS_DOWN as e:
-            if i == 59:
-                raise
-            log.warning("waiting for jetstream (%s)", type(e).__name__)
-            await asyncio.sleep(0.5)
+async def _connect(settings: Settings, schema: str) -> tuple[NATS, JetStreamContext]:
+    """NATS and the one stream, waiting (up to half a minute each) while they start."""
+    # nats-py raises several types when nothing listens yet.
+    nc = await retrying(lambda: bus.connect_with(settings, f"braided-{schema}"), errors=(Exception,),
+                        what="nats", attempts=60)
+    js = nc.jetstream()
+    await retrying(lambda: bus.ensure_stream(js, settings.stream_replicas, settings.stream_max_age_days),
+                   errors=bus.NATS_DOWN, what="jetstream", attempts=60)
+    return nc, js
 
 
 @contextlib.asynccontextmanager
@@ -77,9 +61,7 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
         raise RuntimeError("DATABASE_URL and NATS_URL must be set (`braided run` sets them for its services)")
     await migrate(settings.database_url, schema, migration_files(service_dir))
     pool = await create_pool(settings.database_url, schema, max_size=pool_size)
-    nc = await _connect_nats(settings.nats_url, f"braided-{schema}")
-    js = nc.jetstream()
-    await _ensure_stream(js, settings)
+    nc, js = await _connect(settings, schema)
     rt = Runtime(settings=settings, schema=schema, pool=pool, nc=nc, js=js)
     if with_relay:
         rt.relay = Relay(pool, js, schema)
@@ -107,13 +89,12 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
             pool.terminate()
 
 
-def lifespan(schema: str, service_dir: Path, *, settings: Settings | None = None, **kw: Any):
+def lifespan(schema: str, service_dir: Path, settings: Settings, **kw: Any):  # noqa: ANN201 - a Starlette lifespan
     """A Starlette lifespan for a service (state: `rt`)."""
 
     @contextlib.asynccontextmanager
     async def _lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
-        s = settings or Settings.from_env()
-        async with open_runtime(s, schema, service_dir, housekeeping=True, **kw) as rt:
+        async with open_runtime(settings, schema, service_dir, housekeeping=True, **kw) as rt:
             yield {"rt": rt}
 
     return _lifespan

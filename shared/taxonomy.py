@@ -1,11 +1,41 @@
-"""The fixed theme tags and suggested content warnings, shared by submission (the
-form offers them) and publishing (tag pages tell themes from heritage tags).
+"""A story's tags and content warnings, as the event contract carries them.
 
-A story's `tags` list in events holds both kinds: a tag equal (case-insensitively)
-to a theme below is a theme, anything else is a heritage tag the author wrote.
+The fixed theme tags and suggested content warnings are offered by submission's
+form; publishing's tag pages tell themes from heritage tags. A story's `tags` list
+in events holds both kinds: a tag equal (case-insensitively) to a theme below is a
+theme, anything else is a heritage tag the author wrote.
+
+One rule says what a tag may be (`tags_problem`): the submission form and API use
+it, and so do moderators' tag edits, so no story carries a tag the other refuses.
 """
 
 from __future__ import annotations
+
+import unicodedata
+
+TAG_MAX = 40
+TAGS_MAX = 12
+CONTENT_WARNING_MAX = 60
+CONTENT_WARNINGS_MAX = 10
+
+_TAG_PUNCTUATION = frozenset(" '’-&/._")
+
+
+def tag_ok(tag: str) -> bool:
+    """Letters, combining marks (Devanagari vowel signs, Tagalog accents), digits, spaces
+    and a little punctuation, in any script; a regex word class misses combining marks."""
+    return all(unicodedata.category(ch)[0] in "LMN" or ch in _TAG_PUNCTUATION for ch in tag)
+
+
+def tags_problem(tags: list[str]) -> str | None:
+    """What is wrong with these (cleaned, de-duplicated) tags, for a person; None if nothing."""
+    if len(tags) > TAGS_MAX:
+        return f"Use up to {TAGS_MAX} tags."
+    if any(len(t) > TAG_MAX for t in tags):
+        return f"Each tag can be up to {TAG_MAX} characters."
+    if any(not tag_ok(t) for t in tags):
+        return "Tags can use letters, numbers, spaces, hyphens and apostrophes."
+    return None
 
 THEMES: tuple[str, ...] = (
     "sharing experiences",
@@ -39,8 +69,3 @@ _THEME_KEYS = {t.casefold() for t in THEMES}
 
 def is_theme(tag: str) -> bool:
     return tag.casefold() in _THEME_KEYS
-
-
-def split_tags(tags: list[str]) -> tuple[list[str], list[str]]:
-    """(heritage tags, theme tags), each in the author's order."""
-    return [t for t in tags if not is_theme(t)], [t for t in tags if is_theme(t)]

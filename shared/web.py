@@ -20,6 +20,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import DB_DOWN
+
 SHARED_DIR = Path(__file__).parent
 
 CSP = (
@@ -40,8 +42,9 @@ REJECTED_BODIES = Counter("braided_http_body_too_large_total", "Requests refused
 
 
 class SecurityHeaders:
-    """Adds the headers DESIGN.md asks of every response, and records metrics by
-    route template (never by path with ids, never by client)."""
+    """Adds the security headers every response carries (a strict CSP, no referrer,
+    no framing), and records metrics by route template (never by path with ids,
+    never by client)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -129,6 +132,7 @@ def too_large(max_bytes: int) -> Response:
 
 
 def templates(service_dir: Path) -> Jinja2Templates:
+    """The service's own templates, then the ones every service shares (base.html)."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([
             jinja2.FileSystemLoader(service_dir / "templates"),
@@ -139,8 +143,11 @@ def templates(service_dir: Path) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def static_files() -> StaticFiles:
-    return StaticFiles(directory=SHARED_DIR / "static")
+def static_files(service_dir: Path) -> StaticFiles:
+    """The service's own static files, then the ones every service shares; a
+    service serves no other service's (the moderators' scripts stay on moderation)."""
+    own = service_dir / "static"
+    return StaticFiles(directory=own if own.is_dir() else None, packages=[("shared", "static")])
 
 
 # --- CSRF: double-submit token for HTML forms -------------------------------------
@@ -209,16 +216,9 @@ def unavailable(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
 
 
-# What a request can meet while PostgreSQL restarts: a refused or dropped connection,
-# "the database system is shutting down / starting up" (OperatorInterventionError:
-# AdminShutdown, CrashShutdown, CannotConnectNow), too many connections, a pool timeout,
-# and asyncpg's InternalClientError ("cannot switch to state …"), which a connection
-# cut mid-query by a shutdown raises on its next use.
-DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError, asyncpg.InternalClientError, ConnectionError, TimeoutError,
-    OSError,
-)
+# What a request can meet while PostgreSQL restarts: the database is down, not the
+# request's fault (see shared.db.DB_DOWN).
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = DB_DOWN
 
 
 def unstorable(request: Request, exc: Exception) -> Response:

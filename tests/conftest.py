@@ -13,6 +13,9 @@ import pytest
 from shared.infra import EmbeddedNats, EmbeddedPostgres
 from tests.stack import Stack
 
+# Fails the run when a process the suite started outlives it (PostgreSQL, NATS, …).
+pytest_plugins = ["tests.leakcheck"]
+
 MARKER = "zorblat"  # the made-up word the tiny test model is trained to flag
 
 

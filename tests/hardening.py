@@ -36,21 +36,29 @@ class ScratchStack:
         self.stack: Stack | None = None
 
     def start(self) -> Stack:
-        self.dsn = self.pg.start()
-        self.nats.start()
-        self.stack = Stack(self.root / "stack", {
-            "DATABASE_URL": self.dsn, "NATS_URL": self.nats.url,
-            # The fault and load suites are about delivery, not about the model: the
-            # worker files every story `unscreened` straight away.
-            "SCREEN_ENABLED": "false",
-        } | self.env).start()
+        try:
+            self.dsn = self.pg.start()
+            self.nats.start()
+            self.stack = Stack(self.root / "stack", {
+                "DATABASE_URL": self.dsn, "NATS_URL": self.nats.url,
+                # The fault and load suites are about delivery, not about the model: the
+                # worker files every story `unscreened` straight away.
+                "SCREEN_ENABLED": "false",
+            } | self.env).start()
+        except BaseException:
+            self.stop()  # a fixture that never yields is never torn down
+            raise
         return self.stack
 
     def stop(self) -> None:
-        if self.stack is not None:
-            self.stack.stop()
-        self.nats.stop()
-        self.pg.stop()
+        try:
+            if self.stack is not None:
+                self.stack.stop()
+        finally:
+            try:
+                self.nats.stop()
+            finally:
+                self.pg.stop()
 
     # --- faults ------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ class Stack:
             "PUBLISHING_PORT": str(self.ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
             # Every test logs in from 127.0.0.1; the per-client throttle is tested on
-            # its own limiter (tests/services/moderation/test_auth_accounts.py).
+            # its own limiter (tests/e2e/moderation/test_auth_accounts.py).
             "LOGIN_CLIENT_FAILURES": "100000",
             "SESSION_SECRET": "test-secret-" + os.urandom(8).hex(),
         } | (env or {})
@@ -73,8 +73,16 @@ class Stack:
     def start(self, timeout: float = 120) -> Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as logfile:
-            self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", "run"], env=self.env, cwd=REPO,
+            self.proc = subprocess.Popen([sys.executable, "-m", "braided", "run"], env=self.env, cwd=REPO,
                                          stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # a fixture that never yields is never torn down
+            raise
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
         started = time.monotonic()
         for name in self.ports:
             def healthy(name: str = name) -> bool:
@@ -86,7 +94,6 @@ class Stack:
                     return False
             wait_until(healthy, timeout - (time.monotonic() - started), 0.2, f"{name} healthy")
         self.started_in = time.monotonic() - started
-        return self
 
     def log_tail(self, n: int = 60) -> str:
         try:
@@ -109,7 +116,7 @@ class Stack:
     # --- conveniences ---------------------------------------------------------------
 
     def add_moderator(self, username: str, password: str, role: str = "moderator") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "shared.cli", "add-moderator", username, "--role", role],
+        return subprocess.run([sys.executable, "-m", "braided", "add-moderator", username, "--role", role],
                               input=password + "\n", text=True, capture_output=True, env=self.env_with_db(),
                               cwd=REPO, timeout=60)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, TimestampSigner
+
+from services.moderation import audit
 
 SESSION_COOKIE = "braided_mod"
 SESSION_SECONDS = 12 * 3600
@@ -62,9 +62,7 @@ async def add_moderator(conn: asyncpg.Connection, username: str, password: str, 
                 username, password_hash, role)
         except asyncpg.UniqueViolationError:
             raise AccountError(f"There is already a moderator called {username!r}.") from None
-        await conn.execute(
-            "INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, 'account.added', $2)",
-            actor_id, {"username": username, "role": role})
+        await audit.record(conn, actor_id, "account.added", {"username": username, "role": role})
     return mod_id
 
 
@@ -140,6 +138,10 @@ async def list_moderators(pool: asyncpg.Pool | asyncpg.Connection) -> list[async
         " FROM moderators m ORDER BY m.disabled, m.username")
 
 
+async def usernames(pool: asyncpg.Pool) -> list[str]:
+    return [r["username"] for r in await pool.fetch("SELECT username FROM moderators ORDER BY username")]
+
+
 async def _find(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
     row = await conn.fetchrow("SELECT id, username, role, disabled FROM moderators WHERE username = $1", username)
     if row is None:
@@ -159,9 +161,8 @@ async def set_disabled(conn: asyncpg.Connection, username: str, disabled: bool, 
         await conn.execute("UPDATE moderators SET disabled = $2 WHERE id = $1", row["id"], disabled)
         if disabled:
             await conn.execute("DELETE FROM sessions WHERE moderator_id = $1", row["id"])
-        await conn.execute(
-            "INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, $2, $3)",
-            actor_id, "account.disabled" if disabled else "account.enabled", {"username": username})
+        await audit.record(conn, actor_id, "account.disabled" if disabled else "account.enabled",
+                           {"username": username})
 
 
 async def reset_password(conn: asyncpg.Connection, username: str, password: str, actor_id: int | None = None) -> None:
@@ -173,36 +174,4 @@ async def reset_password(conn: asyncpg.Connection, username: str, password: str,
         row = await _find(conn, username)
         await conn.execute("UPDATE moderators SET password_hash = $2 WHERE id = $1", row["id"], password_hash)
         await conn.execute("DELETE FROM sessions WHERE moderator_id = $1", row["id"])
-        await conn.execute("INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, 'account.reset', $2)",
-                           actor_id, {"username": username})
-
-
-async def run_cli(db_url: str, action: str, username: str | None, read_password: Callable[[], str]) -> int:
-    """`braided moderator list|disable|enable|reset-password NAME` (audit rows
-    carry no moderator: the command line acted)."""
-    from shared.db import init_connection
-
-    conn = await asyncpg.connect(db_url, server_settings={"search_path": "moderation"})
-    await init_connection(conn)
-    try:
-        if action == "list":
-            for r in await list_moderators(conn):
-                print(f"{r['username']}\t{r['role']}\t{'disabled' if r['disabled'] else 'active'}")
-            return 0
-        if not username:
-            print("braided: give the username", file=sys.stderr)
-            return 2
-        try:
-            if action == "reset-password":
-                await reset_password(conn, username, read_password())
-                print(f"New password set for {username!r}; their sessions ended.")
-            else:
-                await set_disabled(conn, username, action == "disable")
-                print(f"{'Disabled' if action == 'disable' else 'Enabled'} {username!r}"
-                      + ("; their sessions ended." if action == "disable" else "."))
-        except AccountError as e:
-            print(f"braided: {e}", file=sys.stderr)
-            return 2
-        return 0
-    finally:
-        await conn.close()
+        await audit.record(conn, actor_id, "account.reset", {"username": username})

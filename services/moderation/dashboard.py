@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 from markupsafe import Markup, escape
 
+from services.moderation.screen.policy import OUTCOMES
+
 DAYS = 14
 W, H, PAD_L, PAD_B, PAD_T = 560, 180, 44, 26, 10
 
@@ -146,7 +148,7 @@ async def build(pool: asyncpg.Pool) -> dict[str, Any]:
     for r in medians:
         if r["day"] in index and r["median_s"] is not None:
             med[index[r["day"]]] = r["median_s"] / 3600
-    label_counts = {lab: 0 for lab in ("clear", "flagged", "held", "unscreened")}
+    label_counts = {lab: 0 for lab in OUTCOMES}
     for r in labels:
         label_counts[r["label"]] = r["n"]
     return {

@@ -181,8 +181,8 @@ def _build(model: Any, settings: Any, engine: str, path: Path) -> None:
 
 def _child_main(engine: str, path: Path) -> None:
     """The export process: load the checkpoint as the worker does, in fp32."""
+    from braided.settings import Settings
     from services.moderation.screen import ScreenModel
-    from shared.config import Settings
 
     _export_to(ScreenModel.load(Settings.from_env()).model, engine, path)
 

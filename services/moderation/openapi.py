@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.moderation import queue
-from services.moderation.handlers import REASON_MAX
+from services.moderation.decisions import REASON_MAX
+from services.moderation.screen.policy import OUTCOMES
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
 
 _AUTH = {"401": {"description": "Log in first"}, "503": UNAVAILABLE}
@@ -20,7 +21,7 @@ SPEC = document("Braided moderation", {
         "summary": "The review queue",
         "parameters": [
             {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(queue.STATES)}},
-            {"name": "label", "in": "query", "schema": {"type": "string", "enum": list(queue.LABELS)}},
+            {"name": "label", "in": "query", "schema": {"type": "string", "enum": list(OUTCOMES)}},
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ],
         "responses": {"200": {"description": "A page of items"}, "422": PROBLEM, "400": PROBLEM} | _AUTH,

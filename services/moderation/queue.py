@@ -15,8 +15,9 @@ from typing import Any
 
 import asyncpg
 
+from services.moderation.screen.policy import OUTCOMES
+
 STATES = ("pending", "approved", "rejected", "unpublished", "reported")
-LABELS = ("clear", "flagged", "held", "unscreened")
 ORDERS = ("severity", "oldest")
 PAGE = 25
 CLAIM_MINUTES = 10  # a claim older than this is stale and no longer shown
@@ -127,7 +128,7 @@ async def get_item(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | 
 
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT state, label, count(*) AS n FROM queue_items GROUP BY state, label")
-    out = {s: 0 for s in STATES} | {f"pending:{lab}": 0 for lab in LABELS}
+    out = {s: 0 for s in STATES} | {f"pending:{lab}": 0 for lab in OUTCOMES}
     for r in rows:
         out[r["state"]] += r["n"]
         if r["state"] == "pending":

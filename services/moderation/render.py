@@ -7,21 +7,23 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from services.moderation.story_text import StoryText
+
 
 def spans_for(field: str, passages: list[dict[str, Any]], term_hits: list[dict[str, Any]],
               length: int, title_length: int | None = None) -> list[tuple[int, int, str, str]]:
     """(start, end, css class, explanation) for one field, clamped to the text.
 
-    The screen reads title + "\n\n" + body as one text and files a passage
-    under the field where it starts; one that starts in the title and runs on
-    into the body is continued into the body here (given `title_length`)."""
+    The screen reads a story as one text (StoryText) and files a passage under the
+    field where it starts; one that starts in the title and runs on into the body
+    is continued into the body here (given `title_length`)."""
     out = []
     for p in passages or []:
         why = f"{p.get('label', '?').replace('_', ' ')} {float(p.get('score', 0)):.2f}"
         if p.get("field", "body") == field:
             out.append((p.get("start", 0), p.get("end", 0), "hl-passage", why))
         elif field == "body" and p.get("field") == "title" and title_length is not None:
-            spill = int(p.get("end", 0)) - title_length - 2
+            spill = StoryText.into_body(title_length, int(p.get("end", 0)))
             if spill > 0:
                 out.append((0, spill, "hl-passage", why))
     for h in term_hits or []:

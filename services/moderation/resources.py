@@ -11,17 +11,14 @@ https://website | Note` (website and note optional).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from services.moderation import audit
 from shared.events import new_event
 from shared.outbox import enqueue
 from shared.text import clean_for_display, clean_line
-from shared.web import csrf_ok
 
 MAX_ENTRIES = 200
 FIELD_MAX = {"region": 80, "name": 120, "contact": 200, "url": 300, "note": 300}
@@ -79,67 +76,15 @@ async def save(pool: asyncpg.Pool, moderator_id: int, intro: str, entries: list[
             " ON CONFLICT (id) DO UPDATE SET revision = site_resources.revision + 1, intro = EXCLUDED.intro,"
             " entries = EXCLUDED.entries, updated_by = EXCLUDED.updated_by, updated_at = now()"
             " RETURNING revision", intro, entries, moderator_id)
-        await conn.execute("INSERT INTO audit_log (moderator_id, action, detail) VALUES ($1, 'resources.update', $2)",
-                           moderator_id, {"revision": revision, "entries": len(entries)})
+        await audit.record(conn, moderator_id, "resources.update", {"revision": revision, "entries": len(entries)})
         await enqueue(conn, new_event("ResourcesUpdated", revision=revision, intro=intro, entries=entries))
     return revision
 
 
-def _intro(raw: Any) -> tuple[str, str | None]:
+def parse_intro(raw: Any) -> tuple[str, str | None]:
     if raw is None:
         return "", None
     if not isinstance(raw, str):
         return "", "The introduction is text."
     intro = clean_for_display(raw).strip()
     return intro, (f"Keep the introduction to {INTRO_MAX} characters." if len(intro) > INTRO_MAX else None)
-
-
-# --- Endpoints (wrapped with moderator_only(admin=True) in app.py) ----------------------
-
-
-async def api_get(request: Request) -> Response:
-    return JSONResponse(await current(request.state.rt.pool))
-
-
-async def api_put(request: Request) -> Response:
-    try:
-        data = json.loads(await request.body())
-    except ValueError:
-        return JSONResponse({"errors": {"resources": "Send JSON."}}, status_code=422)
-    if not isinstance(data, dict):
-        return JSONResponse({"errors": {"resources": "Send {\"intro\": …, \"entries\": […]}."}}, status_code=422)
-    entries, error = parse_entries(data.get("entries", []))
-    intro, intro_error = _intro(data.get("intro"))
-    if error or intro_error:
-        return JSONResponse({"errors": {"resources": error or intro_error}}, status_code=422)
-    revision = await save(request.state.rt.pool, request.state.moderator.id, intro, entries)
-    request.state.rt.wake_relay()
-    return JSONResponse({"revision": revision, "entries": entries, "intro": intro})
-
-
-async def page(request: Request) -> Response:
-    from services.moderation.app import _page  # late: app imports this module
-
-    data = await current(request.state.rt.pool)
-    return _page(request, "resources.html", {"intro": data["intro"], "lines": as_lines(data["entries"]),
-                                             "revision": data["revision"], "error": None,
-                                             "saved": request.query_params.get("saved")})
-
-
-async def form(request: Request) -> Response:
-    from services.moderation.app import _page
-
-    form = await request.form()
-    lines, intro_raw = str(form.get("lines", "")), form.get("intro")
-    if not csrf_ok(request, form.get("csrf")):
-        error: str | None = "The form expired; please try again."
-    else:
-        entries, error = parse_lines(lines)
-        intro, intro_error = _intro(intro_raw if isinstance(intro_raw, str) else "")
-        error = error or intro_error
-    if error:
-        return _page(request, "resources.html", {"intro": intro_raw or "", "lines": lines, "error": error,
-                                                 "revision": None, "saved": None}, status_code=422)
-    await save(request.state.rt.pool, request.state.moderator.id, intro, entries)
-    request.state.rt.wake_relay()
-    return RedirectResponse("/resources?saved=1", status_code=303)

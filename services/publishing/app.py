@@ -17,13 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.publishing import feed
+from services.publishing import feed, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from shared import bus
 from shared.config import Settings
-from shared.events import new_event
-from shared.outbox import enqueue
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import THEMES, is_theme
@@ -43,7 +41,6 @@ from shared.web import (
 
 HERE = Path(__file__).parent
 TEMPLATES = templates(HERE)
-REPORT_REASON_MAX = 1000
 
 
 def _rt(request: Request) -> Runtime:
@@ -217,18 +214,15 @@ async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple
     if not isinstance(reason, str) or not clean_for_display(reason).strip():
         return 422, "Tell the moderators what is wrong with this story.", {}
     reason = clean_for_display(reason).strip()
-    if len(reason) > REPORT_REASON_MAX:
-        return 422, f"Keep the reason to {REPORT_REASON_MAX} characters.", {}
+    if len(reason) > reports.REASON_MAX:
+        return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}
     limiter: RateLimiter | None = _rt(request).extra.get("limiter")
     if limiter is not None and request.client is not None:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
             return 429, "You have sent several reports in a short time. Please try again later.", {
                 "Retry-After": str(verdict.retry_after)}
-    async with _rt(request).pool.acquire() as conn, conn.transaction():
-        await enqueue(conn, new_event("StoryReported", story_id=str(sid), report_id=str(uuid.uuid4()),
-                                      reason=reason))
-    _rt(request).wake_relay()
+    await reports.report(_rt(request).pool, sid, reason)
     return 202, "Thank you. A moderator will look at this story.", {}
 
 
@@ -287,8 +281,7 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings) -> Starlette:
     TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, publishing_url="",
                                  submission_url=settings.submission_url())
     return Starlette(
@@ -307,9 +300,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/openapi.json", publishing_openapi.openapi),
-            Mount("/static", static_files(), name="static"),
+            Mount("/static", static_files(HERE), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
-        lifespan=lifespan("publishing", HERE, settings=settings, consumers=_consumers),
+        lifespan=lifespan("publishing", HERE, settings, consumers=_consumers),
     )

@@ -2,54 +2,42 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from services.publishing.feed import Q_MAX
-from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, json_body
+from services.publishing.reports import REASON_MAX
+from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
-@functools.cache
-def spec() -> dict[str, Any]:
-    from services.publishing.app import REPORT_REASON_MAX  # here: app.py imports this module
+SPEC = document("Braided publishing", {
+    "/api/stories": {"get": {
+        "summary": "Published stories, newest first; filter by tag, search with q",
+        "parameters": [
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {"name": "tag", "in": "query", "schema": {"type": "string"}},
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": Q_MAX}},
+        ],
+        "responses": {"200": {"description": "A page of stories"}, "422": PROBLEM, "400": PROBLEM,
+                      "503": UNAVAILABLE},
+    }},
+    "/api/stories/{id}": {"get": {
+        "summary": "One published story",
+        "parameters": [_ID],
+        "responses": {"200": {"description": "The story"}, "404": {"description": "No such story"},
+                      "410": {"description": "Withdrawn or taken down"}, "503": UNAVAILABLE},
+    }},
+    "/api/stories/{id}/reports": {"post": {
+        "summary": "Report a story to the moderators",
+        "parameters": [_ID],
+        "requestBody": json_body({"type": "object", "required": ["reason"], "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": REASON_MAX}}}),
+        "responses": {"202": {"description": "Received"}, "404": PROBLEM, "413": TOO_LARGE, "422": PROBLEM,
+                      "429": PROBLEM, "400": PROBLEM, "503": UNAVAILABLE},
+    }},
+    "/feed.atom": {"get": {
+        "summary": "Atom feed of the newest stories",
+        "parameters": [{"name": "tag", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "Atom XML"}, "400": PROBLEM, "503": UNAVAILABLE},
+    }},
+})
 
-    return document("Braided publishing", {
-        "/api/stories": {"get": {
-            "summary": "Published stories, newest first; filter by tag, search with q",
-            "parameters": [
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                {"name": "tag", "in": "query", "schema": {"type": "string"}},
-                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": Q_MAX}},
-            ],
-            "responses": {"200": {"description": "A page of stories"}, "422": PROBLEM, "400": PROBLEM,
-                          "503": UNAVAILABLE},
-        }},
-        "/api/stories/{id}": {"get": {
-            "summary": "One published story",
-            "parameters": [_ID],
-            "responses": {"200": {"description": "The story"}, "404": {"description": "No such story"},
-                          "410": {"description": "Withdrawn or taken down"}, "503": UNAVAILABLE},
-        }},
-        "/api/stories/{id}/reports": {"post": {
-            "summary": "Report a story to the moderators",
-            "parameters": [_ID],
-            "requestBody": json_body({"type": "object", "required": ["reason"], "properties": {
-                "reason": {"type": "string", "minLength": 1, "maxLength": REPORT_REASON_MAX}}}),
-            "responses": {"202": {"description": "Received"}, "404": PROBLEM, "413": TOO_LARGE, "422": PROBLEM,
-                          "429": PROBLEM, "400": PROBLEM, "503": UNAVAILABLE},
-        }},
-        "/feed.atom": {"get": {
-            "summary": "Atom feed of the newest stories",
-            "parameters": [{"name": "tag", "in": "query", "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "Atom XML"}, "400": PROBLEM, "503": UNAVAILABLE},
-        }},
-    })
-
-
-
-async def openapi(request: Request) -> Response:
-    return JSONResponse(spec())
+openapi = endpoint(SPEC)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers, receipts, retention
+from services.submission import handlers, receipts, retention, stories
 from services.submission import openapi as submission_openapi
 from services.submission.validation import (
     BODY_MAX,
@@ -97,7 +97,7 @@ async def _form_page(request: Request, state: FormState, errors: dict[str, str],
                      preview: StoryInput | None = None, headers: dict[str, str] | None = None) -> Response:
     if not state.submission_key:
         state = replace(state, submission_key=receipts.new_submission_key())
-    suggestions = await handlers.tag_suggestions(_rt(request).pool)
+    suggestions = await stories.tag_suggestions(_rt(request).pool)
     # Keep the member's own picks visible even if they are no longer among the suggestions.
     suggestions += [t for t in state.heritage_pick if t not in suggestions]
     return _page(request, "form.html", {
@@ -127,17 +127,14 @@ async def submit_form(request: Request) -> Response:
         return limited
     try:
         done = await _submit(request, story, state.submission_key or None)
-    except handlers.KeyReused:
+    except stories.KeyReused:
         # Back, edit, send: a new story from the page of one already sent.
         done = await _submit(request, story, None)
     return _page(request, "receipt.html", {"receipt": done.code, "here": "share"}, status_code=201)
 
 
 async def privacy(request: Request) -> Response:
-    settings = _rt(request).settings
-    # RETENTION_DAYS arrives with the hardening work; until then the documented default.
-    days = getattr(settings, "retention_days", 30)
-    return _page(request, "privacy.html", {"retention_days": days, "here": None})
+    return _page(request, "privacy.html", {"retention_days": _rt(request).settings.retention_days, "here": None})
 
 
 async def guidelines(request: Request) -> Response:
@@ -158,7 +155,7 @@ async def status_form(request: Request) -> Response:
     if not isinstance(raw, str) or not raw.strip():
         return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
                      status_code=422)
-    row = await handlers.find_by_receipt(_rt(request).pool, raw)
+    row = await stories.find_by_receipt(_rt(request).pool, raw)
     if row is None:
         return _page(request, "status.html", ctx | {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
     action = data.get("action")
@@ -167,8 +164,7 @@ async def status_form(request: Request) -> Response:
         if data.get("confirm") != "yes":
             return _page(request, "status.html", ctx | {"confirming": True, "errors": {
                 "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
-        await handlers.withdraw(_rt(request).pool, row["story_id"])
-        _rt(request).wake_relay()
+        await stories.withdraw(_rt(request).pool, row["story_id"])
         return _page(request, "status.html", {"here": "status", "withdrawn": True})
     if action == "confirm-withdraw":
         return _page(request, "status.html", ctx | {"confirming": True})
@@ -187,12 +183,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
 # --- JSON API --------------------------------------------------------------------------
 
 
-async def _submit(request: Request, story: StoryInput, key: str | None) -> handlers.Submitted:
+async def _submit(request: Request, story: StoryInput, key: str | None) -> stories.Submitted:
     code = receipts.code_for_key(_rt(request).settings.secret(), key) if key else None
-    done = await handlers.submit_story(_rt(request).pool, story, code)
-    if not done.replayed:
-        _rt(request).wake_relay()
-    return done
+    return await stories.submit_story(_rt(request).pool, story, code)
 
 
 async def api_submit(request: Request) -> Response:
@@ -208,7 +201,7 @@ async def api_submit(request: Request) -> Response:
         return limited
     try:
         done = await _submit(request, story, key)
-    except handlers.KeyReused:
+    except stories.KeyReused:
         return JSONResponse({"errors": {"idempotency_key": "This Idempotency-Key was already used for a different "
                                         "story; send this one with a new key."}}, status_code=409)
     return JSONResponse({"receipt": done.code, "status": done.status}, status_code=202,
@@ -222,7 +215,7 @@ async def _api_receipt(request: Request) -> tuple[Any, Response | None]:
         return None, JSONResponse({"errors": e.errors}, status_code=422)
     if not isinstance(data, dict) or not isinstance(data.get("receipt"), str):
         return None, JSONResponse({"errors": {"receipt": "Send {\"receipt\": \"BR-…\"}."}}, status_code=422)
-    row = await handlers.find_by_receipt(_rt(request).pool, data["receipt"])
+    row = await stories.find_by_receipt(_rt(request).pool, data["receipt"])
     if row is None:
         return None, JSONResponse({"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
     return row, None
@@ -242,8 +235,7 @@ async def api_withdraw(request: Request) -> Response:
     row, error = await _api_receipt(request)
     if error:
         return error
-    await handlers.withdraw(_rt(request).pool, row["story_id"])
-    _rt(request).wake_relay()
+    await stories.withdraw(_rt(request).pool, row["story_id"])
     return JSONResponse({"status": "withdrawn"})
 
 
@@ -259,8 +251,7 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS)]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings) -> Starlette:
     TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, submission_url="",
                                  publishing_url=settings.publishing_url())
     return Starlette(
@@ -277,9 +268,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/openapi.json", submission_openapi.openapi),
-            Mount("/static", static_files(), name="static"),
+            Mount("/static", static_files(HERE), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
-        lifespan=lifespan("submission", HERE, settings=settings, consumers=_consumers, purge=retention.purge),
+        lifespan=lifespan("submission", HERE, settings, consumers=_consumers, purge=retention.purge),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.submission import validation as v
 from services.submission.receipts import SUBMISSION_KEY
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
+from shared.taxonomy import CONTENT_WARNINGS_MAX, TAGS_MAX
 
 _TEXT_LIST = {"type": "array", "items": {"type": "string"}}
 STORY = {
@@ -15,8 +16,8 @@ STORY = {
         "title": {"type": "string", "minLength": 1, "maxLength": v.TITLE_MAX},
         "body": {"type": "string", "minLength": v.BODY_MIN, "maxLength": v.BODY_MAX},
         "pen_name": {"type": "string", "nullable": True, "maxLength": v.PEN_NAME_MAX},
-        "tags": _TEXT_LIST | {"maxItems": v.TAGS_MAX},
-        "content_warnings": _TEXT_LIST | {"maxItems": v.CWS_MAX},
+        "tags": _TEXT_LIST | {"maxItems": TAGS_MAX},
+        "content_warnings": _TEXT_LIST | {"maxItems": CONTENT_WARNINGS_MAX},
     },
 }
 RECEIPT = {"type": "object", "required": ["receipt"], "properties": {"receipt": {"type": "string"}}}

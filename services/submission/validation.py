@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from shared.taxonomy import CONTENT_WARNINGS, THEMES
+from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS, CONTENT_WARNINGS_MAX, THEMES, tags_problem
 from shared.text import clean_for_display, clean_line
 
 TITLE_MAX = 120
 BODY_MIN = 20
 BODY_MAX = 20_000
 PEN_NAME_MAX = 40
-TAG_MAX = 40
-TAGS_MAX = 12
-CW_MAX = 60
-CWS_MAX = 10
-
-_TAG_PUNCTUATION = frozenset(" '’-&/._")
-
-
-def _tag_ok(tag: str) -> bool:
-    """Letters, combining marks (Devanagari vowel signs, Tagalog accents), digits, spaces
-    and a little punctuation, in any script. a regex word class misses combining marks."""
-    return all(unicodedata.category(ch)[0] in "LMN" or ch in _TAG_PUNCTUATION for ch in tag)
 
 
 @dataclass(frozen=True)
@@ -100,19 +87,14 @@ def validate_story(data: Any) -> StoryInput:
                 errors["pen_name"] = f"Keep the pen name to {PEN_NAME_MAX} characters or fewer."
 
     tags = _dedupe([clean_line(t) for t in _as_list(data.get("tags"), "tags", errors)])
-    if "tags" not in errors:
-        if len(tags) > TAGS_MAX:
-            errors["tags"] = f"Use up to {TAGS_MAX} tags."
-        elif any(len(t) > TAG_MAX for t in tags):
-            errors["tags"] = f"Each tag can be up to {TAG_MAX} characters."
-        elif any(not _tag_ok(t) for t in tags):
-            errors["tags"] = "Tags can use letters, numbers, spaces, hyphens and apostrophes."
+    if "tags" not in errors and (problem := tags_problem(tags)):
+        errors["tags"] = problem
     cws = _dedupe([clean_line(t) for t in _as_list(data.get("content_warnings"), "content_warnings", errors)])
     if "content_warnings" not in errors:
-        if len(cws) > CWS_MAX:
-            errors["content_warnings"] = f"Use up to {CWS_MAX} content warnings."
-        elif any(len(c) > CW_MAX for c in cws):
-            errors["content_warnings"] = f"Each content warning can be up to {CW_MAX} characters."
+        if len(cws) > CONTENT_WARNINGS_MAX:
+            errors["content_warnings"] = f"Use up to {CONTENT_WARNINGS_MAX} content warnings."
+        elif any(len(c) > CONTENT_WARNING_MAX for c in cws):
+            errors["content_warnings"] = f"Each content warning can be up to {CONTENT_WARNING_MAX} characters."
     if errors:
         raise Invalid(errors)
     return StoryInput(title, body, pen_name, tags, cws)

@@ -1,0 +1,5 @@
+import sys
+
+from braided.cli import main
+
+sys.exit(main())

@@ -1,0 +1,49 @@
+"""The append-only audit log: who did what, when. Every decision, account change,
+word-list, reason or resources edit writes one row through `record`, in the
+transaction of the change itself. Rows name the story (by id) and the reason,
+never the story's text."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+PAGE = 50
+
+
+async def record(conn: asyncpg.Connection, moderator_id: int | None, action: str, detail: dict[str, Any],
+                 story_id: uuid.UUID | None = None) -> None:
+    """One audit row. `moderator_id` None: the command line acted."""
+    await conn.execute("INSERT INTO audit_log (moderator_id, action, story_id, detail) VALUES ($1, $2, $3, $4)",
+                       moderator_id, action, story_id, detail)
+
+
+async def history(pool: asyncpg.Pool, story_id: uuid.UUID) -> list[asyncpg.Record]:
+    """What was done to one story, oldest first."""
+    return await pool.fetch(
+        "SELECT a.at, a.action, a.detail, m.username FROM audit_log a LEFT JOIN moderators m ON m.id = a.moderator_id"
+        " WHERE a.story_id = $1 ORDER BY a.id", story_id)
+
+
+async def page(pool: asyncpg.Pool, moderator: str | None = None, story_id: uuid.UUID | None = None,
+               before: int | None = None) -> tuple[list[asyncpg.Record], bool]:
+    """(newest rows first, filtered, before row id `before`; whether there are more)."""
+    args: list[Any] = []
+    where = []
+    if moderator:
+        args.append(moderator)
+        where.append(f"m.username = ${len(args)}")
+    if story_id is not None:
+        args.append(story_id)
+        where.append(f"a.story_id = ${len(args)}")
+    if before is not None:
+        args.append(before)
+        where.append(f"a.id < ${len(args)}")
+    args.append(PAGE + 1)
+    rows = await pool.fetch(
+        "SELECT a.id, a.at, a.action, a.story_id, a.detail, m.username FROM audit_log a"
+        " LEFT JOIN moderators m ON m.id = a.moderator_id"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ${len(args)}", *args)
+    return rows[:PAGE], len(rows) > PAGE

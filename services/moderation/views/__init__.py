@@ -1,0 +1,1 @@
+"""Moderation's views, one module per page family; app.py routes to them."""

@@ -1,0 +1,125 @@
+"""The shared consumer's plumbing, with a fake pool and fake messages: the inbox,
+acks, naks, parking, and batch mode."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from shared.bus import Consumer
+from shared.events import Event, new_event
+from tests.unit.fakes import FakeMsg, FakePool, recorder
+
+INBOX = "INSERT INTO processed_events"
+PARK = "INSERT INTO parked_messages"
+
+
+def _submitted(title: str = "A title") -> Event:
+    return new_event("StorySubmitted", story_id="7f1c1a9e-0000-4000-8000-000000000001", title=title,
+                     body="A body long enough.", pen_name=None, tags=[], content_warnings=[])
+
+
+def _consumer(pool: FakePool, handlers: dict[str, Any], **kw: Any) -> Consumer:
+    return Consumer(js=None, pool=pool, durable="test", subject="stories.>", handlers=handlers, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_fresh_event_is_handled_once_inside_the_inbox_transaction_then_acked() -> None:
+    pool = FakePool({INBOX: True})
+    calls, handler = recorder()
+    msg = FakeMsg(_submitted().to_json())
+    await _consumer(pool, {"StorySubmitted": handler}).handle(msg)
+    assert len(calls) == 1 and calls[0][1].type == "StorySubmitted"
+    assert pool.statements(INBOX) == [("test", calls[0][1].id)] and pool.transactions == 1
+    assert msg.acks == ["ack"]
+
+
+async def test_an_event_already_in_the_inbox_is_acked_without_running_the_handler() -> None:
+    pool = FakePool({INBOX: None})  # ON CONFLICT DO NOTHING: no row returned
+    calls, handler = recorder()
+    msg = FakeMsg(_submitted().to_json())
+    await _consumer(pool, {"StorySubmitted": handler}).handle(msg)
+    assert calls == [] and msg.acks == ["ack"]
+
+
+async def test_an_event_for_another_consumer_is_acked_without_a_transaction() -> None:
+    pool = FakePool()
+    msg = FakeMsg(new_event("StoryWithdrawn", story_id="x").to_json())
+    await _consumer(pool, {"StorySubmitted": recorder()[1]}).handle(msg)
+    assert msg.acks == ["ack"] and pool.sent == []
+
+
+async def test_an_undecodable_message_is_parked_and_acked() -> None:
+    pool = FakePool()
+    msg = FakeMsg(b'{"type": "StorySubmitted", "version": 1}', deliveries=1)
+    await _consumer(pool, {"StorySubmitted": recorder()[1]}).handle(msg)
+    [(consumer, subject, payload, error, deliveries)] = pool.statements(PARK)
+    assert (consumer, subject, deliveries) == ("test", "stories.submitted", 1) and "undecodable" in error
+    assert msg.acks == ["ack"]
+
+
+async def test_a_failing_handler_is_retried_then_parked_after_max_deliver() -> None:
+    async def broken(conn: Any, event: Event) -> None:
+        raise ValueError("a bug")
+
+    pool = FakePool({INBOX: True})
+    first = FakeMsg(_submitted().to_json(), deliveries=1)
+    await _consumer(pool, {"StorySubmitted": broken}, max_deliver=3).handle(first)
+    assert first.acks == ["nak"] and first.nak_delays == [2] and pool.statements(PARK) == []
+    last = FakeMsg(_submitted().to_json(), deliveries=3)
+    await _consumer(pool, {"StorySubmitted": broken}, max_deliver=3).handle(last)
+    assert last.acks == ["ack"] and "a bug" in pool.statements(PARK)[0][3]
+
+
+async def test_a_database_outage_is_never_the_messages_fault() -> None:
+    async def db_down(conn: Any, event: Event) -> None:
+        raise ConnectionRefusedError("PostgreSQL restarting")
+
+    pool = FakePool({INBOX: True})
+    msg = FakeMsg(_submitted().to_json(), deliveries=50)
+    await _consumer(pool, {"StorySubmitted": db_down}, max_deliver=3).handle(msg)
+    assert msg.acks == ["nak"] and pool.statements(PARK) == []  # redelivered, however long it lasts
+
+
+async def test_batch_mode_prepares_only_fresh_events_and_hands_each_its_prepared_value() -> None:
+    seen_before, fresh = _submitted("old"), _submitted("new")
+    pool = FakePool({"SELECT event_id FROM processed_events": [{"event_id": seen_before.id}], INBOX: True})
+    calls, handler = recorder()
+    prepared_batches: list[list[str]] = []
+
+    async def prepare(events: list[Event]) -> AsyncIterator[tuple[int, Any]]:
+        prepared_batches.append([e.data["title"] for e in events])
+        for n, e in enumerate(events):
+            yield n, f"screened {e.data['title']}"
+
+    msgs = [FakeMsg(seen_before.to_json()), FakeMsg(fresh.to_json()), FakeMsg(fresh.to_json()),
+            FakeMsg(b"not json")]
+    consumer = _consumer(pool, {"StorySubmitted": handler}, prepare=prepare)
+
+    async def fetch(n: int | None = None, wait: float = 1.0) -> list[FakeMsg]:
+        return msgs
+
+    consumer.fetch = fetch  # type: ignore[method-assign]
+    assert await consumer.run_once() == 4
+    assert prepared_batches == [["new"]]  # the seen one and the second copy are not screened again
+    assert [(e.data["title"], value) for _, e, value in calls] == [("new", "screened new")]
+    assert [m.acks for m in msgs] == [["ack"], ["ack"], ["ack"], ["ack"]]
+    assert len(pool.statements(PARK)) == 1
+
+
+async def test_batch_mode_keeps_slow_preparations_alive_with_in_progress_acks() -> None:
+    pool = FakePool({"SELECT event_id FROM processed_events": [], INBOX: True})
+
+    async def slow(events: list[Event]) -> AsyncIterator[tuple[int, Any]]:
+        await asyncio.sleep(0.25)
+        yield 0, None
+
+    msg = FakeMsg(_submitted().to_json())
+    consumer = _consumer(pool, {"StorySubmitted": recorder()[1]}, prepare=slow, ack_wait=0.3)
+
+    async def fetch(n: int | None = None, wait: float = 1.0) -> list[FakeMsg]:
+        return [msg]
+
+    consumer.fetch = fetch  # type: ignore[method-assign]
+    await consumer.run_once()
+    assert msg.acks[0] == "in_progress" and msg.acks[-1] == "ack"
