@@ -302,6 +302,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--engines", help="comma-separated subset of " + ",".join(ENGINES + list(COMPILED)))
     parser.add_argument("--compile", action="store_true", help="add the torch.compile engines (slow to start)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only the speed table: no memory, export, overlap, padding or drift figures")
     parser.add_argument("--memory")
     parser.add_argument("--ckpt")
     parser.add_argument("--hf")
@@ -338,13 +340,14 @@ def main() -> int:
               f"16 outputs, vocab {VOCAB_MODEL} (tokenizer: byte-level BPE, {VOCAB_TOKENIZER} tokens, "
               f"trained here), random weights; checkpoint {ckpt.stat().st_size / 1e6:.0f} MB", flush=True)
         results = measure(ckpt, hf, data, names, args.threads, args.reps)
-        memory = {e: child(e, ckpt, hf, data, args.threads) for e in names if e not in COMPILED}
+        full = not args.speed_only
+        memory = {e: child(e, ckpt, hf, data, args.threads) for e in names if e not in COMPILED and full}
         first = {e: child(e, ckpt, hf, folder / f"fresh-{e}", args.threads)
-                 for e in names if PRECISION.get(e, "").startswith("onnx")}
-        costs = overlap_costs(ckpt, hf, data)
-        padding = padding_costs(ckpt, hf, data)
+                 for e in names if PRECISION.get(e, "").startswith("onnx") and full}
+        costs = overlap_costs(ckpt, hf, data) if full else {}
+        padding = padding_costs(ckpt, hf, data) if full else {}
         drifting = [e for e in names if e in PRECISION and e != "braided"]
-        drift_marker = marker_drift(folder, drifting)
+        drift_marker = marker_drift(folder, drifting) if full else {}
 
     def best(engine: str, words: int) -> dict:
         return results["lengths"][engine][str(words)]
@@ -399,7 +402,7 @@ def main() -> int:
             diffs = [abs(a[k] - b[k]) for w in fp for a, b in zip(fp[w], other[w], strict=True) for k in a]
             d = drift_marker.get(engine)
             tiny = f"trained tiny model: max {d['max']:.4f}, mean {d['mean']:.4f}, same label " \
-                   f"{d['labels_same']:.0%}" if d else "trained tiny model: not run for compiled engines"
+                   f"{d['labels_same']:.0%}" if d else "trained tiny model: not measured in this run"
             print(f"drift vs fp32 {engine:<21} random-weight roberta-base: max {max(diffs):.4f}, mean "
                   f"{statistics.mean(diffs):.4f}; {tiny}")
         print("(random-weight outputs sit near 0.5: read those with care)")
