@@ -154,14 +154,17 @@ def _export_in_child(settings: Any, engine: str, path: Path) -> None:
             env[name] = str(value)
         else:
             env.pop(name, None)
-    done = subprocess.run([sys.executable, "-m", __name__, engine, str(path)], env=env, capture_output=True,
+    # The child's entry point lives in braided/ (it needs every service's
+    # settings); importing braided from here would close an import cycle.
+    done = subprocess.run([sys.executable, "-m", "braided.onnx_export", engine, str(path)], env=env,
+                          capture_output=True,
                           text=True, timeout=3600)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit {done.returncode}"]
         raise RuntimeError(f"export failed: {lines[-1].strip()[:200]}")
 
 
-def _export_to(model: Any, engine: str, path: Path) -> None:
+def export_to(model: Any, engine: str, path: Path) -> None:
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
         built = _export(model, Path(tmp), engine)
         # Atomic: a second worker exporting at the same time writes the same bytes.
@@ -176,15 +179,7 @@ def _build(model: Any, settings: Any, engine: str, path: Path) -> None:
     if size > CHILD_ABOVE_BYTES:
         _export_in_child(settings, engine, path)
     else:
-        _export_to(model, engine, path)
-
-
-def _child_main(engine: str, path: Path) -> None:
-    """The export process: load the checkpoint as the worker does, in fp32."""
-    from braided.settings import Settings
-    from services.moderation.screen import ScreenModel
-
-    _export_to(ScreenModel.load(Settings.from_env()).model, engine, path)
+        export_to(model, engine, path)
 
 
 def onnx_model(model: Any, engine: str, settings: Any, threads: int) -> OnnxModel:
@@ -220,7 +215,7 @@ def use_onnx(screen: Any, engine: str, settings: Any, flags: set[str]) -> str:
     engine that cannot run is a ModelLoadError (one line)."""
     import torch
 
-    from services.moderation.screen import ModelLoadError
+    from services.moderation.screen.errors import ModelLoadError
 
     started = time.monotonic()
     try:
@@ -235,7 +230,3 @@ def use_onnx(screen: Any, engine: str, settings: Any, flags: set[str]) -> str:
     screen.precision = engine
     log.info("screen: ONNX Runtime %s ready in %.1f s", engine, time.monotonic() - started)
     return engine
-
-
-if __name__ == "__main__":
-    _child_main(sys.argv[1], Path(sys.argv[2]))

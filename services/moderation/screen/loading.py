@@ -14,15 +14,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from services.moderation.screen.errors import ModelLoadError
 from shared.config import Settings
 
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 PRECISIONS = ("auto", "none", "bf16", "int8", "onnx", "onnx-int8")
 _RENAME = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
-
-
-class ModelLoadError(RuntimeError):
-    """One line saying why no model could be loaded."""
 
 
 # CPU features that make reduced precision pay (x86 /proc/cpuinfo flag names).

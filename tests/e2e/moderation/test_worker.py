@@ -137,4 +137,5 @@ def test_healthz_reports_model_state_and_load_time(stack: Stack) -> None:
     assert screen["state"] == "ok" and screen["model"] == "unbiased"
     worker = screen["workers"][0]
     assert worker["state"] == "loaded" and 0 < worker["load_seconds"] < 120
-    assert re.fullmatch(r"precision (fp32|bf16|int8), \d+ torch threads", worker["detail"]), worker["detail"]
+    detail = worker["detail"]
+    assert re.fullmatch(r"precision (fp32|bf16|int8|onnx|onnx-int8), \d+ torch threads", detail), detail
