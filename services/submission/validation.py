@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS, CONTENT_WARNINGS_MAX, THEMES, tags_problem
+from shared.taxonomy import CONTENT_WARNINGS, THEMES, content_warnings_problem, tags_problem
 from shared.text import clean_for_display, clean_line
 
 TITLE_MAX = 120
@@ -90,11 +90,8 @@ def validate_story(data: Any) -> StoryInput:
     if "tags" not in errors and (problem := tags_problem(tags)):
         errors["tags"] = problem
     cws = _dedupe([clean_line(t) for t in _as_list(data.get("content_warnings"), "content_warnings", errors)])
-    if "content_warnings" not in errors:
-        if len(cws) > CONTENT_WARNINGS_MAX:
-            errors["content_warnings"] = f"Use up to {CONTENT_WARNINGS_MAX} content warnings."
-        elif any(len(c) > CONTENT_WARNING_MAX for c in cws):
-            errors["content_warnings"] = f"Each content warning can be up to {CONTENT_WARNING_MAX} characters."
+    if "content_warnings" not in errors and (problem := content_warnings_problem(cws)):
+        errors["content_warnings"] = problem
     if errors:
         raise Invalid(errors)
     return StoryInput(title, body, pen_name, tags, cws)

@@ -18,9 +18,18 @@ def test_a_rejection_needs_a_reason_or_a_template() -> None:
     assert parse_decision({"decision": "maybe"}) == {"decision": "Choose approve or reject."}
 
 
-def test_content_warnings_are_cleaned_cut_and_deduplicated() -> None:
-    parsed = parse_decision({"decision": "approve", "content_warnings": "racism, racism,  " + "x" * 80})
+def test_content_warnings_are_cleaned_and_deduplicated() -> None:
+    parsed = parse_decision({"decision": "approve", "content_warnings": "racism, racism,  " + "x" * 60})
     assert isinstance(parsed, Decision) and parsed.content_warnings == ["racism", "x" * 60]
+
+
+def test_an_over_long_content_warning_is_refused_as_the_form_refuses_it() -> None:
+    # It used to be cut at 60 characters without a word; the form refuses it.
+    parsed = parse_decision({"decision": "approve", "content_warnings": "racism, " + "x" * 61})
+    assert parsed == {"content_warnings": "Each content warning can be up to 60 characters."}
+    with pytest.raises(Invalid) as refused:
+        validate_story({"title": "A title", "body": "A body that is long enough.", "content_warnings": ["x" * 61]})
+    assert refused.value.errors["content_warnings"] == parsed["content_warnings"]
 
 
 @pytest.mark.parametrize("tag", ["a" * (TAG_MAX + 1), "<script>", "tag\u202e"[:-1] + "!"])

@@ -13,20 +13,20 @@ from starlette.responses import JSONResponse, Response
 from services.moderation import reasons
 from services.moderation.decisions import DECISIONS, REASON_MAX, Conflict, Decision, decide, dismiss_reports, takedown
 from services.moderation.web import EXPIRED, back, done, error, form, json_body, moderator_only, rt, story_id
-from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS_MAX, TAGS_MAX, tags_problem
+from shared.taxonomy import CONTENT_WARNINGS_MAX, TAGS_MAX, content_warnings_problem, tags_problem
 from shared.text import clean_for_display, clean_line
 
 BULK_MAX = 100
 PAST = {"approve": "approved", "reject": "rejected"}
 
 
-def _phrases(value: Any, field: str, errors: dict[str, str], limit: int, cut: int | None = None) -> list[str]:
+def _phrases(value: Any, field: str, errors: dict[str, str], limit: int) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value) or len(value) > limit:
         errors[field] = f"Give up to {limit} short phrases, separated by commas."
         return []
-    return list(dict.fromkeys(c for c in (clean_line(c)[:cut] for c in value) if c))
+    return list(dict.fromkeys(c for c in (clean_line(c) for c in value) if c))
 
 
 def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> Decision | dict[str, str]:
@@ -45,8 +45,10 @@ def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> 
         reason = templates_by_id.get(str(data["template"]))
     if reason and len(reason) > REASON_MAX:
         errors["reason"] = f"Keep the reason to {REASON_MAX} characters."
-    cws = _phrases(data.get("content_warnings") or [], "content_warnings", errors, CONTENT_WARNINGS_MAX,
-                   cut=CONTENT_WARNING_MAX)
+    # Over-long warnings are refused, as the form refuses them, not cut short.
+    cws = _phrases(data.get("content_warnings") or [], "content_warnings", errors, CONTENT_WARNINGS_MAX)
+    if "content_warnings" not in errors and (problem := content_warnings_problem(cws)):
+        errors["content_warnings"] = problem
     tags = None
     if data.get("tags") not in (None, ""):
         tags = _phrases(data["tags"], "tags", errors, TAGS_MAX)
