@@ -64,6 +64,23 @@ async def _json_body(request: Request) -> Any:
         raise Invalid({"body": f"The request is not valid JSON ({e.msg} at position {e.pos})."}) from None
 
 
+async def _receipts_limited(request: Request) -> Response | None:
+    """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
+    gets a few dozen tries an hour, not thousands)."""
+    limiter: RateLimiter | None = _rt(request).extra.get("receipt_limiter")
+    if limiter is None or request.client is None:
+        return None
+    verdict = await limiter.hit(request.client.host)
+    if verdict.allowed:
+        return None
+    message = "You have looked up receipts many times in a short time. Please wait a while and try again."
+    headers = {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
+    return _page(request, "status.html", {"here": "status", "errors": {"receipt": message}}, status_code=429,
+                 headers=headers)
+
+
 async def _rate_limited(request: Request) -> Response | None:
     limiter: RateLimiter | None = _rt(request).extra.get("limiter")
     if limiter is None or request.client is None:
@@ -155,6 +172,8 @@ async def status_form(request: Request) -> Response:
     if not isinstance(raw, str) or not raw.strip():
         return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
                      status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return limited
     row = await stories.find_by_receipt(_rt(request).pool, raw)
     if row is None:
         return _page(request, "status.html", ctx | {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -215,6 +234,8 @@ async def _api_receipt(request: Request) -> tuple[Any, Response | None]:
         return None, JSONResponse({"errors": e.errors}, status_code=422)
     if not isinstance(data, dict) or not isinstance(data.get("receipt"), str):
         return None, JSONResponse({"errors": {"receipt": "Send {\"receipt\": \"BR-…\"}."}}, status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return None, limited
     row = await stories.find_by_receipt(_rt(request).pool, data["receipt"])
     if row is None:
         return None, JSONResponse({"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -248,6 +269,9 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.submission_rate_limit is not None:
         limit, period = rt.settings.submission_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "submission", limit, period)
+    if rt.settings.receipt_rate_limit is not None:
+        limit, period = rt.settings.receipt_rate_limit
+        rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
     return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS)]
 
 
