@@ -45,15 +45,26 @@ def _session_cookie(request: Request, response: Response, value: str) -> Respons
 
 async def _login(request: Request, username: str, password: str) -> auth.Moderator | str:
     throttle = _throttle(rt(request))
-    blocked = await throttle.check(username, _client(request))
+    # Counted before the password is checked: parallel guesses cannot all be evaluated.
+    blocked = await throttle.attempt(username, _client(request))
     if blocked is not None:
-        minutes = max(1, round(blocked.retry_after / 60))
-        return f"Too many failed logins. Wait about {minutes} minute{'s' if minutes > 1 else ''} and try again."
+        wait = request.state.retry_after = blocked.retry_after
+        when = f"{wait} second{'s' if wait > 1 else ''}" if wait < 90 else f"about {round(wait / 60)} minutes"
+        return f"Too many failed logins. Wait {when} and try again."
     mod = await auth.authenticate(rt(request).pool, username, password)
     if mod is None:
-        await throttle.failed(username, _client(request))
         return "That username and password do not match."
+    await throttle.succeeded(username, _client(request))
     return mod
+
+
+def _status(outcome: str) -> int:
+    return 429 if outcome.startswith("Too many") else 401
+
+
+def _retry_after(request: Request) -> dict[str, str] | None:
+    wait = getattr(request.state, "retry_after", None)
+    return {"Retry-After": str(wait)} if wait else None
 
 
 async def _start(request: Request, mod: auth.Moderator, response: Response) -> Response:
@@ -68,9 +79,8 @@ async def login(request: Request) -> Response:
         return page(request, "login.html", {"error": "The form expired; please try again."}, status_code=400)
     outcome = await _login(request, str(data.get("username", "")), str(data.get("password", "")))
     if isinstance(outcome, str):
-        status = 429 if outcome.startswith("Too many") else 401
         return page(request, "login.html", {"error": outcome, "username": data.get("username", "")},
-                    status_code=status)
+                    status_code=_status(outcome), headers=_retry_after(request))
     return await _start(request, outcome, RedirectResponse("/queue", status_code=303))
 
 
@@ -85,8 +95,8 @@ async def api_login(request: Request) -> Response:
                             status_code=422)
     outcome = await _login(request, username, password)
     if isinstance(outcome, str):
-        status = 429 if outcome.startswith("Too many") else 401
-        return JSONResponse({"errors": {"session": outcome}}, status_code=status)
+        return JSONResponse({"errors": {"session": outcome}}, status_code=_status(outcome),
+                            headers=_retry_after(request))
     return await _start(request, outcome, JSONResponse({"username": outcome.username, "role": outcome.role}))
 
 
