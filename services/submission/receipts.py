@@ -32,7 +32,15 @@ def new_code() -> str:
 
 
 # A submission key: chosen by the client (Idempotency-Key) or minted into the form.
-SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_\-]{16,200}$")
+# It is as secret as the receipt it stands for, so it needs at least 128 bits: 22
+# or more base64url characters, and not a pattern (`aaaa…`, `abab…`) — a random key
+# of that length has many distinct characters.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_\-]{22,200}$")
+_KEY_MIN_DISTINCT = 10
+
+
+def key_ok(key: str) -> bool:
+    return bool(SUBMISSION_KEY.match(key)) and len(set(key)) >= _KEY_MIN_DISTINCT
 
 
 def new_submission_key() -> str:

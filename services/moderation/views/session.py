@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from starlette.requests import Request
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from services.moderation import auth
 from services.moderation.throttle import LoginThrottle
 from services.moderation.web import EXPIRED, error, form, moderator_only, page, rt
+from shared import edges
 from shared.runtime import Runtime
 from shared.web import CSRF_COOKIE, cookie_secure, csrf_ok
 
@@ -86,10 +86,12 @@ async def login(request: Request) -> Response:
 
 async def api_login(request: Request) -> Response:
     try:
-        data = json.loads(await request.body())
+        data = edges.loads(await request.body())
         username, password = data["username"], data["password"]
         if not isinstance(username, str) or not isinstance(password, str):
             raise TypeError
+    except edges.TooDeep:
+        raise
     except (ValueError, KeyError, TypeError):
         return JSONResponse({"errors": {"session": "Send {\"username\": …, \"password\": …} as JSON."}},
                             status_code=422)
