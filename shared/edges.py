@@ -90,6 +90,19 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def adding_headers(send: Send, headers: list[tuple[bytes, bytes]], replace: bool = False) -> Send:
+    """`send` that adds `headers` to the response (replacing ones of the same names)."""
+    names = {k for k, _ in headers}
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers", []) if not (replace and k.lower() in names)]
+            message["headers"] = kept + headers
+        await send(message)
+
+    return wrapped
+
+
 class Edges:
     """Same-origin check on state changes, JSON-only API state changes, HSTS."""
 
@@ -106,12 +119,7 @@ class Edges:
                 await refusal(scope, receive, send)
                 return
         if scope.get("scheme") == "https":
-            async def send_hsts(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = list(message.get("headers", [])) + [(b"strict-transport-security", HSTS)]
-                await send(message)
-            await self.app(scope, receive, send_hsts)
-            return
+            send = adding_headers(send, [(b"strict-transport-security", HSTS)])
         await self.app(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> Any:

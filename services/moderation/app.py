@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.moderation import openapi, retention
 from services.moderation.handlers import HANDLERS, SCREENED
@@ -39,17 +39,9 @@ class NoStore:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_no_store(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
-                                      ] + [(b"cache-control", b"no-store")]
-            await send(message)
-
-        await self.app(scope, receive, send_no_store)
+        if scope["type"] == "http":
+            send = edges.adding_headers(send, [(b"cache-control", b"no-store")], replace=True)
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -87,8 +87,8 @@ def test_two_replicas_share_one_limit(replicas: list[str], pg_dsn: str, nats_ser
                 assert "wait" in r.json()["errors"]["rate"]
         # The HTML form is limited too, with a page a person can read.
         form = client.get(replicas[1] + "/")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        r = client.post(replicas[1] + "/stories", data={"csrf": token} | _story(99))
+        key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
+        r = client.post(replicas[1] + "/stories", data={"submission_key": key} | _story(99))
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
         assert "Please wait a while" in r.text
     assert statuses == [202] * LIMIT + [429, 429], statuses
