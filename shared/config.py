@@ -10,6 +10,7 @@ fails when one is missing).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -108,6 +109,18 @@ def parse_rate(raw: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), _PERIODS[m.group(2)]
 
 
+def addresses(raw: str | None) -> tuple[str, ...]:
+    """IP addresses or CIDR networks, comma-separated; empty: none. Every entry must
+    parse (uvicorn's proxy middleware would silently take a typo for a host name)."""
+    entries = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError:
+            raise ConfigError(f"must list IP addresses or CIDR networks, got {entry!r}") from None
+    return entries
+
+
 def _fail(message: str) -> Any:
     raise ConfigError(message)
 
@@ -170,6 +183,10 @@ COMMON: tuple[Setting, ...] = (
             "publishing's pages make to it. Unset: http://HOST:SUBMISSION_PORT.", url),
     Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
             "http://HOST:PUBLISHING_PORT.", url),
+    Setting("TRUSTED_PROXIES", None, "Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+            "X-Forwarded-For (the client address, for rate limits only, never stored) and X-Forwarded-Proto "
+            "(Secure cookies, HSTS) are believed. Unset: none; every peer is the client.",
+            addresses),
 )
 
 

@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import DB_DOWN
+from shared.edges import TooDeep
 
 SHARED_DIR = Path(__file__).parent
 
@@ -236,5 +237,10 @@ def unstorable(request: Request, exc: Exception) -> Response:
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (asyncpg.exceptions.DataError, UnicodeEncodeError)
 
 
+def too_deep(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"errors": {"request": str(exc)}}, status_code=400)
+
+
 def exception_handlers() -> dict[Any, Any]:
-    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS}
+    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS} | {
+        TooDeep: too_deep}

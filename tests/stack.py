@@ -55,6 +55,9 @@ class Stack:
             "MODERATION_PORT": str(self.ports["moderation"]),
             "PUBLISHING_PORT": str(self.ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
+            # Tests look receipts up many times from 127.0.0.1; the limit has its own
+            # test (tests/e2e/security/test_ratelimit.py).
+            "RECEIPT_RATE_LIMIT": "off",
             # Every test logs in from 127.0.0.1; the per-client throttle is tested on
             # its own limiter (tests/e2e/moderation/test_auth_accounts.py).
             "LOGIN_CLIENT_FAILURES": "100000",

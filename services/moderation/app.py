@@ -8,11 +8,12 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.moderation import openapi, retention
 from services.moderation.handlers import HANDLERS, SCREENED
 from services.moderation.views import admin, audit, decisions, health, live, queue, resources, session
-from shared import bus
+from shared import bus, edges
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
 from shared.web import BodyLimit, SecurityHeaders, exception_handlers, metrics, static_files
@@ -28,6 +29,19 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     # Every event but StorySubmitted, which the screening workers' consumer takes.
     events = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
     return [bus.Consumer(rt.js, rt.pool, "moderation", "stories.>", events)]
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every moderation answer: held story text, queue
+    JSON and moderators' pages must never sit in a browser's or proxy's cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = edges.adding_headers(send, [(b"cache-control", b"no-store")], replace=True)
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -70,7 +84,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/openapi.json", openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings), Middleware(NoStore), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
         lifespan=lifespan("moderation", HERE, settings, consumers=_consumers, purge=retention.purge),
     )

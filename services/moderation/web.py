@@ -9,7 +9,6 @@ form cannot send, and the session cookie is SameSite=Strict.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.moderation import auth, render
+from shared import edges
 from shared.runtime import Runtime
 from shared.web import csrf_ok, csrf_token, set_csrf_cookie, templates
 
@@ -55,8 +55,8 @@ def moderator_only(admin: bool = False) -> Callable[[Endpoint], Endpoint]:
                 if api:
                     return JSONResponse({"error": "Only admins can do this."}, status_code=403)
                 return page(request, "error.html", {"message": "Only admins can do this."}, status_code=403)
-            if request.method == "POST" and api and "application/json" not in request.headers.get(
-                    "content-type", ""):
+            if request.method in edges.UNSAFE_METHODS and api and not edges.is_json(
+                    request.headers.get("content-type", "")):
                 # A cross-site form cannot send JSON without a CORS preflight, which we never grant.
                 return JSONResponse({"error": "Send JSON (Content-Type: application/json)."}, status_code=415)
             request.state.moderator = mod
@@ -89,9 +89,12 @@ async def form(request: Request) -> FormData | None:
 
 
 async def json_body(request: Request) -> Any:
-    """The JSON body, or None when it is not JSON."""
+    """The JSON body, or None when it is not JSON. Nesting deeper than
+    edges.MAX_DEPTH raises edges.TooDeep (a 400, see shared.web.exception_handlers)."""
     try:
-        return json.loads(await request.body())
+        return edges.loads(await request.body())
+    except edges.TooDeep:
+        raise
     except ValueError:
         return None
 

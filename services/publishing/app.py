@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from services.publishing import feed, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
-from shared import bus
+from shared import bus, edges
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -29,12 +29,9 @@ from shared.text import clean_for_display
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
-    csrf_ok,
-    csrf_token,
     exception_handlers,
     health_response,
     metrics,
-    set_csrf_cookie,
     static_files,
     templates,
 )
@@ -53,13 +50,10 @@ def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           form: bool = False) -> Response:
-    """A page with a form (CSRF cookie, never cached) or an error page."""
-    if form:
-        context = {"csrf": csrf_token(request)} | context
+    """A page with a form (never cached) or an error page. No cookie: the report
+    form is protected by the same-origin check on every POST (shared/edges.py)."""
     response = TEMPLATES.TemplateResponse(request, name, _context(request, context), status_code=status_code)
     response.headers["Cache-Control"] = "no-store" if form else "no-cache"
-    if form:
-        set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
     return response
 
 
@@ -168,8 +162,8 @@ async def atom(request: Request) -> Response:
         stories, _ = await feed.list_stories(_rt(request).pool, tag=tag, limit=50)
     except feed.BadQuery as e:
         return JSONResponse({"errors": {"tag": str(e)}}, status_code=422)
-    base = _rt(request).settings.publishing_url() if _rt(request).settings.public_publishing_url else str(
-        request.base_url).rstrip("/")
+    # From settings only: a Host header is whatever the client wrote.
+    base = _rt(request).settings.publishing_url()
     body = TEMPLATES.get_template("feed.atom").render(stories=stories, base=base, tag=tag)
     return cached(request, body, "application/atom+xml; charset=utf-8", _newest(stories))
 
@@ -228,7 +222,9 @@ async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple
 
 async def api_report(request: Request) -> Response:
     try:
-        data = json.loads(await request.body())
+        data = edges.loads(await request.body())
+    except edges.TooDeep as e:
+        return JSONResponse({"errors": {"request": str(e)}}, status_code=400)
     except ValueError:
         return JSONResponse({"errors": {"reason": "Send {\"reason\": …} as JSON."}}, status_code=422)
     status, message, headers = await _report(request, _story_uuid(request),
@@ -249,10 +245,7 @@ async def report_page(request: Request) -> Response:
 async def report_form(request: Request) -> Response:
     sid = _story_uuid(request)
     form = await request.form()
-    if not csrf_ok(request, form.get("csrf")):
-        status, message, headers = 400, "The form expired; please try again.", {}
-    else:
-        status, message, headers = await _report(request, sid, form.get("reason"))
+    status, message, headers = await _report(request, sid, form.get("reason"))
     row, gone = (await feed.get_story(_rt(request).pool, sid)) if sid else (None, None)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
@@ -302,7 +295,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings, settings.publishing_url()), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
         lifespan=lifespan("publishing", HERE, settings, consumers=_consumers),
     )

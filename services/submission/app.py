@@ -28,7 +28,7 @@ from services.submission.validation import (
     validate_form,
     validate_story,
 )
-from shared import bus
+from shared import bus, edges
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -36,17 +36,18 @@ from shared.taxonomy import CONTENT_WARNINGS, THEMES
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
-    csrf_ok,
-    csrf_token,
     exception_handlers,
     health_response,
     metrics,
-    set_csrf_cookie,
     static_files,
     templates,
 )
 
 HERE = Path(__file__).parent
+
+
+class TooDeep(Invalid):
+    """JSON nested deeper than shared.edges.MAX_DEPTH: 400, not 422."""
 TEMPLATES = templates(HERE)
 
 
@@ -57,11 +58,30 @@ def _rt(request: Request) -> Runtime:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw.decode("utf-8"))
+        return edges.loads(raw)
+    except edges.TooDeep as e:
+        raise TooDeep({"body": str(e)}) from None
     except UnicodeDecodeError:
         raise Invalid({"body": "The request is not valid UTF-8 text."}) from None
     except json.JSONDecodeError as e:
         raise Invalid({"body": f"The request is not valid JSON ({e.msg} at position {e.pos})."}) from None
+
+
+async def _receipts_limited(request: Request) -> Response | None:
+    """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
+    gets a few dozen tries an hour, not thousands)."""
+    limiter: RateLimiter | None = _rt(request).extra.get("receipt_limiter")
+    if limiter is None or request.client is None:
+        return None
+    verdict = await limiter.hit(request.client.host)
+    if verdict.allowed:
+        return None
+    message = "You have looked up receipts many times in a short time. Please wait a while and try again."
+    headers = {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
+    return _page(request, "status.html", {"here": "status", "errors": {"receipt": message}}, status_code=429,
+                 headers=headers)
 
 
 async def _rate_limited(request: Request) -> Response | None:
@@ -81,11 +101,13 @@ async def _rate_limited(request: Request) -> Response | None:
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           headers: dict[str, str] | None = None) -> Response:
-    context = {"csrf": csrf_token(request), "errors": {}} | context
+    """A page. It sets no cookie: the forms are protected by the same-origin check
+    on every POST (shared/edges.py) and, for a story, the key minted into the form."""
+    context = {"errors": {}} | context
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
     # Nothing a member typed or was given (a receipt code) may sit in a cache.
     response.headers["Cache-Control"] = "no-store"
-    return set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
+    return response
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -113,8 +135,7 @@ async def form(request: Request) -> Response:
 async def submit_form(request: Request) -> Response:
     data = await request.form()
     state = read_form(data)
-    if not csrf_ok(request, data.get("csrf")) or (
-            state.submission_key and not receipts.SUBMISSION_KEY.match(state.submission_key)):
+    if not receipts.key_ok(state.submission_key):  # only a form we served has one
         return await _form_page(request, replace(state, submission_key=""), {
             "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
@@ -126,7 +147,7 @@ async def submit_form(request: Request) -> Response:
     if (limited := await _rate_limited(request)) is not None:
         return limited
     try:
-        done = await _submit(request, story, state.submission_key or None)
+        done = await _submit(request, story, state.submission_key)
     except stories.KeyReused:
         # Back, edit, send: a new story from the page of one already sent.
         done = await _submit(request, story, None)
@@ -148,13 +169,12 @@ async def status_page(request: Request) -> Response:
 async def status_form(request: Request) -> Response:
     data = await request.form()
     ctx: dict[str, Any] = {"here": "status"}
-    if not csrf_ok(request, data.get("csrf")):
-        return _page(request, "status.html", ctx | {"errors": {"receipt": "This form expired; please try again."}},
-                     status_code=400)
     raw = data.get("receipt")
     if not isinstance(raw, str) or not raw.strip():
         return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
                      status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return limited
     row = await stories.find_by_receipt(_rt(request).pool, raw)
     if row is None:
         return _page(request, "status.html", ctx | {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -190,13 +210,14 @@ async def _submit(request: Request, story: StoryInput, key: str | None) -> stori
 
 async def api_submit(request: Request) -> Response:
     key = request.headers.get("idempotency-key")
-    if key is not None and not receipts.SUBMISSION_KEY.match(key):
-        return JSONResponse({"errors": {"idempotency_key": "Idempotency-Key must be 16 to 200 letters, digits, "
-                                        "- or _; use a fresh random value per story."}}, status_code=400)
+    if key is not None and not receipts.key_ok(key):
+        return JSONResponse({"errors": {"idempotency_key": "Idempotency-Key must be 22 to 200 letters, digits, "
+                                        "- or _ (at least 128 random bits); use a fresh random value per story, "
+                                        "such as a UUID."}}, status_code=400)
     try:
         story = validate_story(await _json_body(request))
     except Invalid as e:
-        return JSONResponse({"errors": e.errors}, status_code=422)
+        return JSONResponse({"errors": e.errors}, status_code=400 if isinstance(e, TooDeep) else 422)
     if (limited := await _rate_limited(request)) is not None:
         return limited
     try:
@@ -212,9 +233,11 @@ async def _api_receipt(request: Request) -> tuple[Any, Response | None]:
     try:
         data = await _json_body(request)
     except Invalid as e:
-        return None, JSONResponse({"errors": e.errors}, status_code=422)
+        return None, JSONResponse({"errors": e.errors}, status_code=400 if isinstance(e, TooDeep) else 422)
     if not isinstance(data, dict) or not isinstance(data.get("receipt"), str):
         return None, JSONResponse({"errors": {"receipt": "Send {\"receipt\": \"BR-…\"}."}}, status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return None, limited
     row = await stories.find_by_receipt(_rt(request).pool, data["receipt"])
     if row is None:
         return None, JSONResponse({"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -248,6 +271,9 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.submission_rate_limit is not None:
         limit, period = rt.settings.submission_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "submission", limit, period)
+    if rt.settings.receipt_rate_limit is not None:
+        limit, period = rt.settings.receipt_rate_limit
+        rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
     return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS)]
 
 
@@ -270,7 +296,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/openapi.json", submission_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings, settings.submission_url()), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
         lifespan=lifespan("submission", HERE, settings, consumers=_consumers, purge=retention.purge),
     )

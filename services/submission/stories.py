@@ -35,24 +35,22 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
     a different one, KeyReused."""
     story_id = str(uuid.uuid4())
     code = code or receipts.new_code()
-    code_hash = await receipts.hash_code(code)
     event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
     async with pool.acquire() as conn, conn.transaction():
         # ON CONFLICT waits for a concurrent insert of the same code to commit or
         # roll back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
-            "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, pen_name, tags,"
-            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (receipt_lookup) DO NOTHING RETURNING story_id",
-            story_id, receipts.lookup_key(code), code_hash, story.title, story.body, story.pen_name,
+            "INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
+            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id",
+            story_id, receipts.digest(code), story.title, story.body, story.pen_name,
             story.tags, story.content_warnings)
         if stored is not None:
             await enqueue(conn, event)
             return Submitted(code, "received", replayed=False)
-        row = await conn.fetchrow("SELECT receipt_hash, status, title, body FROM stories WHERE receipt_lookup = $1",
-                                  receipts.lookup_key(code))
-    if row is not None and (row["title"], row["body"]) == (story.title, story.body) \
-            and await receipts.verify(row["receipt_hash"], code):
+        row = await conn.fetchrow("SELECT status, title, body FROM stories WHERE receipt_digest = $1",
+                                  receipts.digest(code))
+    if row is not None and (row["title"], row["body"]) == (story.title, story.body):
         return Submitted(code, row["status"], replayed=True)
     raise KeyReused
 
@@ -72,22 +70,26 @@ async def tag_suggestions(pool: asyncpg.Pool, limit: int = 30) -> list[str]:
 
 
 async def find_by_receipt(pool: asyncpg.Pool, raw_code: object) -> asyncpg.Record | None:
-    """The story a receipt belongs to, or None; every wrong code costs the same."""
+    """The story a receipt belongs to, or None: one index probe on the code's digest.
+
+    A row stored before the digest (its code's first half in clear, the whole code
+    argon2id-hashed) is verified the old way and moved to the digest, so only a code
+    whose first half matches such a row ever costs a slow hash."""
     code = receipts.normalise(raw_code) if isinstance(raw_code, str) else None
     if code is None:
         return None
-    row = await pool.fetchrow(
-        "SELECT story_id, receipt_hash, status, reason FROM stories WHERE receipt_lookup = $1",
+    row = await pool.fetchrow("SELECT story_id, status, reason FROM stories WHERE receipt_digest = $1",
+                              receipts.digest(code))
+    if row is not None:
+        return row
+    legacy = await pool.fetchrow(
+        "SELECT story_id, receipt_hash FROM stories WHERE receipt_lookup = $1 AND receipt_digest IS NULL",
         receipts.lookup_key(code))
-    if row is None:
-        # Spend the same time as a real check so timing does not reveal which
-        # lookup keys exist.
-        await receipts.verify(_DUMMY_HASH, code)
+    if legacy is None or not await receipts.verify(legacy["receipt_hash"], code):
         return None
-    return row if await receipts.verify(row["receipt_hash"], code) else None
-
-
-_DUMMY_HASH = receipts._HASHER.hash("BR-00000-00000-00000-00000")
+    return await pool.fetchrow(
+        "UPDATE stories SET receipt_digest = $2, receipt_lookup = NULL, receipt_hash = NULL"
+        " WHERE story_id = $1 RETURNING story_id, status, reason", legacy["story_id"], receipts.digest(code))
 
 
 async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:

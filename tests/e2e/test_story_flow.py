@@ -18,8 +18,8 @@ def _post_through_form(stack: Stack, title: str, body: str, tags: str) -> str:
     with httpx.Client(base_url=stack.url("submission"), timeout=30) as browser:
         form = browser.get("/")
         assert form.status_code == 200
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        r = browser.post("/stories", data={"csrf": token, "title": title, "body": body, "tags": tags})
+        key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
+        r = browser.post("/stories", data={"submission_key": key, "title": title, "body": body, "tags": tags})
         assert r.status_code == 201, r.text
         receipt = re.search(r'id="receipt">([^<]+)<', r.text).group(1)
         assert receipt not in str(r.url)  # never in a URL
