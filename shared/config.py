@@ -170,6 +170,10 @@ COMMON: tuple[Setting, ...] = (
             "publishing's pages make to it. Unset: http://HOST:SUBMISSION_PORT.", url),
     Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
             "http://HOST:PUBLISHING_PORT.", url),
+    Setting("NATS_SECRETS_DIR", None, "For `braided run` on a NATS of its own: a folder with one password file "
+            "per NATS identity (SUBMISSION_NATS_PASSWORD, ...), from which each child process gets its own "
+            "NATS_USER/NATS_PASSWORD. Unset with the embedded nats-server: DATA_DIR/nats-secrets (generated, "
+            "mode 0600)."),
 )
 
 

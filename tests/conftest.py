@@ -47,7 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str, nats_server: Em
     """Braided on the test's own PostgreSQL and NATS (the DATABASE_URL/NATS_URL path)."""
     ckpt, hf = marker_model
     s = Stack(tmp_path_factory.mktemp("stack"), {
-        "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url,
+        "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url, "NATS_SECRETS_DIR": str(nats_server.secrets_dir),
         "DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
     }).start()
     yield s

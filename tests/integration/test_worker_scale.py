@@ -49,7 +49,7 @@ def slow_model(marker_model: tuple[Path, Path], tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def infra(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    nats = EmbeddedNats(tmp_path_factory.mktemp("nats-scale"))
+    nats = EmbeddedNats(tmp_path_factory.mktemp("nats-scale"), auth=False)  # workers as the only clients
     nats.start()
     name = f"scale_{uuid.uuid4().hex[:8]}"
 

@@ -170,8 +170,8 @@ def test_reader_report_lands_in_the_reported_queue(stack: Stack) -> None:
     event = new_event("StoryReported", story_id=sid, report_id=str(uuid.uuid4()), reason=reason)
     payload = {"id": event.id, "type": event.type, "version": event.version, "occurred_on": event.occurred_on,
                "data": event.data}
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, event.id)
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, event.id + "-redelivered")  # handled once
+    publish_raw(stack.nats_admin_url, event.subject, payload, event.id)
+    publish_raw(stack.nats_admin_url, event.subject, payload, event.id + "-redelivered")  # handled once
 
     def reported() -> dict | None:
         r = mod.get("/api/queue", params={"state": "reported"})

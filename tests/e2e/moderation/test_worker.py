@@ -103,8 +103,8 @@ def test_duplicate_delivery_changes_nothing(stack: Stack, mod: httpx.Client) -> 
     event = new_event("StorySubmitted", story_id=str(uuid.uuid4()), title=title, body="A plain story of home.",
                       pen_name=None, tags=[], content_warnings=[])
     payload = json.loads(event.to_json())
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, msg_id=str(uuid.uuid4()))
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, msg_id=str(uuid.uuid4()))
+    publish_raw(stack.nats_admin_url, event.subject, payload, msg_id=str(uuid.uuid4()))
+    publish_raw(stack.nats_admin_url, event.subject, payload, msg_id=str(uuid.uuid4()))
     wait_until(lambda: stack.queue_item(mod, title), 60, 0.2, "the story in the queue")
     story_id = event.data["story_id"]
     # Give the second copy time to arrive and be dropped.
