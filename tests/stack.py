@@ -50,6 +50,7 @@ class Stack:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in ("submission", "moderation", "publishing")}
+        self.metrics_ports = {name: free_port() for name in self.ports}
         base = {k: v for k, v in os.environ.items()
                 if k not in ("DATABASE_URL", "NATS_URL", "NATS_SECRETS_DIR", "NATS_USER", "NATS_PASSWORD",
                              "NATS_CREDS")}
@@ -58,6 +59,9 @@ class Stack:
             "SUBMISSION_PORT": str(self.ports["submission"]),
             "MODERATION_PORT": str(self.ports["moderation"]),
             "PUBLISHING_PORT": str(self.ports["publishing"]),
+            "SUBMISSION_METRICS_PORT": str(self.metrics_ports["submission"]),
+            "MODERATION_METRICS_PORT": str(self.metrics_ports["moderation"]),
+            "PUBLISHING_METRICS_PORT": str(self.metrics_ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
             # Every test logs in from 127.0.0.1; the per-client throttle is tested on
             # its own limiter (tests/e2e/moderation/test_auth_accounts.py).

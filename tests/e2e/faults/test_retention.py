@@ -68,8 +68,8 @@ def test_purge_respects_the_number_of_days(scratch: ScratchStack) -> None:
              "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, status, status_changed_on)"
              " VALUES ($1, $2, 'x', $2, 'body', 'rejected', current_date - $3::int)"),
             ("moderation", moderation_retention.purge,
-             "INSERT INTO queue_items (story_id, title, body, label, state, decided_at)"
-             " VALUES ($1, $2, 'body', 'unscreened', 'rejected', now() - make_interval(days => $3))"),
+             "INSERT INTO queue_items (story_id, title, body, label, state, decided_on)"
+             " VALUES ($1, $2, 'body', 'unscreened', 'rejected', current_date - $3::int)"),
         ):
             schema = f"retention_{service}_{run}"
             await migrate(scratch.dsn, schema, migration_files(SERVICE_DIRS[service]))
