@@ -59,6 +59,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_migrate_all(db_url))
         env = dict(os.environ, DATABASE_URL=db_url, NATS_URL=nats_url, SESSION_SECRET=settings.secret(),
                    DATA_DIR=str(settings.data_dir))
+        if not settings.nats_url:  # the embedded server: each child gets its own identity from its secrets
+            env["NATS_SECRETS_DIR"] = str(settings.data_dir / "nats-secrets")
         code = Supervisor(settings, env).run()
     print("Braided stopped.", flush=True)
     return code

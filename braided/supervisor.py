@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from braided.services import SERVICES
 from shared.config import Settings
+from shared.natsauth import credentials, identity_for
 
 log = logging.getLogger("braided.supervisor")
 
@@ -46,9 +48,18 @@ class Supervisor:
         for s in SERVICES:
             self.commands |= s.processes(settings)
 
+    def child_env(self, name: str) -> dict[str, str]:
+        """The environment of one child: with a NATS password folder, its own NATS
+        identity (shared/natsauth.py), unless credentials were given for all."""
+        folder = self.env.get("NATS_SECRETS_DIR")
+        user = identity_for(self.commands[name])
+        if not folder or user is None or any(self.env.get(k) for k in ("NATS_CREDS", "NATS_USER")):
+            return self.env
+        return self.env | credentials(Path(folder), user)
+
     def start(self, name: str) -> None:
         self.children[name] = subprocess.Popen([sys.executable, "-m", "braided", *self.commands[name]],
-                                               env=self.env)
+                                               env=self.child_env(name))
 
     def stop(self, *_: object) -> None:
         self.stopping = True

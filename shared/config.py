@@ -187,6 +187,18 @@ COMMON: tuple[Setting, ...] = (
             "X-Forwarded-For (the client address, for rate limits only, never stored) and X-Forwarded-Proto "
             "(Secure cookies, HSTS) are believed. Unset: none; every peer is the client.",
             addresses),
+    Setting("NATS_SECRETS_DIR", None, "For `braided run` on a NATS of its own: a folder with one password file "
+            "per NATS identity (SUBMISSION_NATS_PASSWORD, ...), from which each child process gets its own "
+            "NATS_USER/NATS_PASSWORD. Unset with the embedded nats-server: DATA_DIR/nats-secrets (generated, "
+            "mode 0600)."),
+    Setting("METRICS_HOST", "127.0.0.1", "Address of every service's private Prometheus listener (/metrics is "
+            "not served on the public ports)."),
+    Setting("SUBMISSION_METRICS_PORT", "9101", "Port of the submission service's metrics listener (0: any free "
+            "port). A port already taken costs a warning, not the service.", non_negative),
+    Setting("MODERATION_METRICS_PORT", "9102", "Port of the moderation service's metrics listener (0: any free "
+            "port).", non_negative),
+    Setting("PUBLISHING_METRICS_PORT", "9103", "Port of the publishing service's metrics listener (0: any free "
+            "port).", non_negative),
 )
 
 

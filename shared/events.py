@@ -91,6 +91,29 @@ def _check(etype: EventType, data: dict[str, Any]) -> None:
     for k, want in etype.fields.items():
         if not isinstance(data[k], want):
             raise BadEvent(f"{etype.name}.{k}: wrong type {type(data[k]).__name__}")
+    # Values, not only types: a forged event must not reach a handler with an id that is
+    # no id, a time where a day belongs, or a list of something other than words.
+    for k, value in data.items():
+        if k.endswith("_id") and k in etype.fields:
+            try:
+                uuid.UUID(value)
+            except (ValueError, AttributeError, TypeError):
+                raise BadEvent(f"{etype.name}.{k}: not a UUID") from None
+        elif k.endswith("_on") and k in etype.fields and not _is_day(value):
+            raise BadEvent(f"{etype.name}.{k}: not a day (YYYY-MM-DD)")
+        elif k in ("tags", "content_warnings") and not all(isinstance(v, str) for v in value):
+            raise BadEvent(f"{etype.name}.{k}: not a list of strings")
+
+
+def _is_day(value: object) -> bool:
+    """YYYY-MM-DD and nothing more (no time of day)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def new_event(type_name: str, **data: Any) -> Event:
@@ -106,6 +129,10 @@ def decode(raw: bytes) -> Event:
         if doc["version"] != etype.version:
             raise BadEvent(f"{etype.name}: unsupported version {doc['version']}")
         uuid.UUID(doc["id"])
+        if not _is_day(doc["occurred_on"]):
+            raise BadEvent(f"{etype.name}: occurred_on is not a day")
+        if not isinstance(doc["data"], dict):
+            raise BadEvent(f"{etype.name}: data is not an object")
         _check(etype, doc["data"])
         return Event(doc["id"], etype.name, doc["version"], doc["occurred_on"], doc["data"])
     except BadEvent:

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import jinja2
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
@@ -203,10 +203,6 @@ async def health_response(pool: asyncpg.Pool | None, nc: Any, extra: dict[str, A
     body = {"status": "ok" if ok else "unavailable", "checks": checks} | (extra or {})
     return Response(json.dumps(body, default=str), status_code=200 if ok else 503,
                     media_type="application/json")
-
-
-async def metrics(request: Request) -> Response:
-    return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
 
 def unavailable(request: Request, exc: Exception) -> Response:

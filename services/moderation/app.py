@@ -16,13 +16,13 @@ from services.moderation.views import admin, audit, decisions, health, live, que
 from shared import bus, edges
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
-from shared.web import BodyLimit, SecurityHeaders, exception_handlers, metrics, static_files
+from shared.web import BodyLimit, SecurityHeaders, exception_handlers, static_files
 
 HERE = Path(__file__).parent
 
 # Routes reachable without a session; tests prove every other route refuses an
 # anonymous request.
-PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/metrics", "/static", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/static", "/openapi.json"})
 
 
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
@@ -80,7 +80,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/resources", resources.api_get),
             Route("/api/resources", resources.api_put, methods=["PUT"]),
             Route("/healthz", health.healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],

@@ -1,4 +1,5 @@
-"""The append-only audit log: who did what, when. Every decision, account change,
+"""The append-only audit log: who did what, on which day, in which order (the id;
+never a time of day: rows name stories). Every decision, account change,
 word-list, reason or resources edit writes one row through `record`, in the
 transaction of the change itself. Rows name the story (by id) and the reason,
 never the story's text."""
@@ -23,7 +24,8 @@ async def record(conn: asyncpg.Connection, moderator_id: int | None, action: str
 async def history(pool: asyncpg.Pool, story_id: uuid.UUID) -> list[asyncpg.Record]:
     """What was done to one story, oldest first."""
     return await pool.fetch(
-        "SELECT a.at, a.action, a.detail, m.username FROM audit_log a LEFT JOIN moderators m ON m.id = a.moderator_id"
+        "SELECT a.logged_on, a.action, a.detail, m.username FROM audit_log a"
+        " LEFT JOIN moderators m ON m.id = a.moderator_id"
         " WHERE a.story_id = $1 ORDER BY a.id", story_id)
 
 
@@ -43,7 +45,7 @@ async def page(pool: asyncpg.Pool, moderator: str | None = None, story_id: uuid.
         where.append(f"a.id < ${len(args)}")
     args.append(PAGE + 1)
     rows = await pool.fetch(
-        "SELECT a.id, a.at, a.action, a.story_id, a.detail, m.username FROM audit_log a"
+        "SELECT a.id, a.logged_on, a.action, a.story_id, a.detail, m.username FROM audit_log a"
         " LEFT JOIN moderators m ON m.id = a.moderator_id"
         f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ${len(args)}", *args)
     return rows[:PAGE], len(rows) > PAGE

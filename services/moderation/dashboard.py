@@ -124,20 +124,20 @@ async def build(pool: asyncpg.Pool) -> dict[str, Any]:
     # Depth at the end of each day: queued by then and not yet decided. Withdrawn
     # stories are deleted everywhere, so they drop out of history too.
     depth = await pool.fetch(
-        "SELECT d::date AS day, (SELECT count(*) FROM queue_items q WHERE q.queued_at < d + interval '1 day'"
-        "   AND (q.decided_at IS NULL OR q.decided_at >= d + interval '1 day')) AS n"
+        "SELECT d::date AS day, (SELECT count(*) FROM queue_items q WHERE q.queued_on <= d::date"
+        "   AND (q.decided_on IS NULL OR q.decided_on > d::date)) AS n"
         " FROM generate_series($1::date, $2::date, interval '1 day') AS d ORDER BY d", days[0], today)
     decided = await pool.fetch(
-        "SELECT (decided_at AT TIME ZONE 'UTC')::date AS day, state, count(*) AS n"
-        " FROM queue_items WHERE decided_at >= $1::date GROUP BY 1, 2", days[0])
+        "SELECT decided_on AS day, state, count(*) AS n"
+        " FROM queue_items WHERE decided_on >= $1::date GROUP BY 1, 2", days[0])
     medians = await pool.fetch(
-        "SELECT (decided_at AT TIME ZONE 'UTC')::date AS day,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - queued_at)) AS median_s"
-        " FROM queue_items WHERE decided_at >= $1::date GROUP BY 1", days[0])
+        "SELECT decided_on AS day,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY (decided_on - queued_on)::float8) AS median_days"
+        " FROM queue_items WHERE decided_on >= $1::date GROUP BY 1", days[0])
     labels = await pool.fetch("SELECT label, count(*) AS n FROM queue_items GROUP BY label")
     overall = await pool.fetchval(
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - queued_at))"
-        " FROM queue_items WHERE decided_at >= now() - interval '14 days'")
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY (decided_on - queued_on)::float8)"
+        " FROM queue_items WHERE decided_on >= current_date - 14")
 
     by_day: dict[str, list[int]] = {"approved": [0] * DAYS, "rejected": [0] * DAYS}
     index = {d: i for i, d in enumerate(days)}
@@ -146,8 +146,8 @@ async def build(pool: asyncpg.Pool) -> dict[str, Any]:
             by_day["approved" if r["state"] == "unpublished" else r["state"]][index[r["day"]]] += r["n"]
     med = [0.0] * DAYS
     for r in medians:
-        if r["day"] in index and r["median_s"] is not None:
-            med[index[r["day"]]] = r["median_s"] / 3600
+        if r["day"] in index and r["median_days"] is not None:
+            med[index[r["day"]]] = r["median_days"]
     label_counts = {lab: 0 for lab in OUTCOMES}
     for r in labels:
         label_counts[r["label"]] = r["n"]
@@ -155,9 +155,10 @@ async def build(pool: asyncpg.Pool) -> dict[str, Any]:
         "charts": [
             line_chart("Queue depth at the end of each day", days, [float(r["n"]) for r in depth]),
             stacked_bars("Decisions per day", days, by_day),
-            line_chart("Median time to decision per day (hours)", days, med, "h"),
+            line_chart("Median days to decision per day", days, med, "d"),
             hbars("Screen labels of every story in the queue's history", label_counts),
         ],
-        "median_hours": (overall or 0) / 3600,
+        # Days, not hours: the queue keeps only the day a story was filed and decided.
+        "median_days": overall or 0,
         "decided_14d": sum(sum(v) for v in by_day.values()),
     }

@@ -42,7 +42,8 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
         # The WHERE state = 'pending' makes the row lock the referee: of two
         # moderators racing, the second UPDATE waits, then matches nothing.
         row = await conn.fetchrow(
-            "UPDATE queue_items SET state = $2, decided_at = now(), decided_by = $3, reason = $4,"
+            "UPDATE queue_items SET state = $2, decided_on = current_date, decided_seq = nextval('decision_seq'),"
+            " decided_by = $3, reason = $4,"
             " content_warnings = (SELECT ARRAY(SELECT DISTINCT unnest(content_warnings || $5::text[]))),"
             " tags = COALESCE($6::text[], tags)"
             " WHERE story_id = $1 AND state = 'pending'"
@@ -78,7 +79,7 @@ async def takedown(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator
     when the story is not published (already taken down, or never approved)."""
     async with pool.acquire() as conn, conn.transaction():
         done = await conn.fetchval(
-            "UPDATE queue_items SET state = 'unpublished', unpublished_at = now(), unpublished_by = $2,"
+            "UPDATE queue_items SET state = 'unpublished', unpublished_on = current_date, unpublished_by = $2,"
             " unpublished_reason = $3 WHERE story_id = $1 AND state = 'approved' RETURNING true",
             story_id, moderator.id, reason)
         if not done:
@@ -86,8 +87,8 @@ async def takedown(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator
             raise Conflict(state)
         await enqueue(conn, new_event("StoryUnpublished", story_id=str(story_id), reason=reason))
         await conn.execute(
-            "UPDATE reports SET resolved_at = now(), resolved_by = $2, resolution = 'taken_down'"
-            " WHERE story_id = $1 AND resolved_at IS NULL", story_id, moderator.id)
+            "UPDATE reports SET resolved_on = current_date, resolved_by = $2, resolution = 'taken_down'"
+            " WHERE story_id = $1 AND resolved_on IS NULL", story_id, moderator.id)
         await audit.record(conn, moderator.id, "story.unpublished", {"reason": reason}, story_id)
 
 
@@ -95,8 +96,8 @@ async def dismiss_reports(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Mo
     """Keep the story published and close its open reports. Returns how many."""
     async with pool.acquire() as conn, conn.transaction():
         n = len(await conn.fetch(
-            "UPDATE reports SET resolved_at = now(), resolved_by = $2, resolution = 'dismissed'"
-            " WHERE story_id = $1 AND resolved_at IS NULL RETURNING 1", story_id, moderator.id))
+            "UPDATE reports SET resolved_on = current_date, resolved_by = $2, resolution = 'dismissed'"
+            " WHERE story_id = $1 AND resolved_on IS NULL RETURNING 1", story_id, moderator.id))
         if n:
             await audit.record(conn, moderator.id, "reports.dismissed", {"reports": n, "reason": note}, story_id)
     return n

@@ -17,9 +17,9 @@ async def purge(pool: asyncpg.Pool, days: int) -> int:
         # still hear of the rejection.
         ids = [r["story_id"] for r in await conn.fetch(
             "DELETE FROM queue_items q WHERE ("
-            "(q.state = 'rejected' AND q.decided_at <= now() - make_interval(days => $1))"
-            " OR (q.state = 'unpublished' AND q.unpublished_at <= now() - make_interval(days => $1)))"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = q.story_id AND o.published_at IS NULL)"
+            "(q.state = 'rejected' AND q.decided_on <= current_date - $1::int)"
+            " OR (q.state = 'unpublished' AND q.unpublished_on <= current_date - $1::int))"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = q.story_id AND o.published_on IS NULL)"
             " RETURNING q.story_id", days)]
         if ids:
             await erase_story_events(conn, ids)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
+import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -89,6 +89,7 @@ class Worker:
         self.consumer = bus.Consumer(rt.js, rt.pool, DURABLE, "stories.submitted", HANDLERS, batch=batch,
                                      ack_wait=rt.settings.screen_ack_wait, prepare=self.screen)
         self._terms: tuple[float, Terms] = (0.0, [])
+        self.batches = 0
 
     async def terms(self) -> Terms:
         # Word lists change rarely; re-read them at most every few seconds.
@@ -101,12 +102,16 @@ class Worker:
         """Screen a batch of StorySubmitted in one pass; each result comes (and its
         story is filed and acked by the consumer) as soon as its windows are scored."""
         started = time.monotonic()
-        log.info("screening", extra={"stories": [e.data["story_id"] for e in events]})
+        # No story id in any log line (a log line has a time; issue 10): an opaque
+        # per-process batch number is what an operator follows instead.
+        self.batches += 1
+        batch = self.batches
+        log.info("screening", extra={"batch": batch, "stories": len(events)})
         stories = [StoryText(e.data["title"], e.data["body"]) for e in events]
         async for n, result in screen_stories(self.holder.model, stories, await self.terms(), self.policy):
             yield n, result
             # Filed by now. The story id and label only: never its text.
-            log.info("screened", extra={"story_id": events[n].data["story_id"], "label": result.label,
+            log.info("screened", extra={"batch": batch, "label": result.label,
                                         "seconds": round(time.monotonic() - started, 2)})
 
     async def run_batch(self) -> int:
@@ -134,7 +139,8 @@ def configure_torch(settings: Settings) -> None:
 
 
 async def main(settings: Settings) -> None:
-    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    # Opaque: /healthz lists workers, and must show no host name or pid (issue 10).
+    worker_id = f"worker-{secrets.token_hex(4)}"
     holder = ModelHolder(settings)
     configure_torch(settings)
     async with open_runtime(settings, "moderation", HERE, pool_size=4) as rt:

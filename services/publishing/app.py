@@ -31,7 +31,6 @@ from shared.web import (
     SecurityHeaders,
     exception_handlers,
     health_response,
-    metrics,
     static_files,
     templates,
 )
@@ -291,7 +290,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/stories/{id}", api_story),
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
             Route("/healthz", healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],

@@ -38,7 +38,6 @@ from shared.web import (
     SecurityHeaders,
     exception_handlers,
     health_response,
-    metrics,
     static_files,
     templates,
 )
@@ -292,7 +291,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/receipts/status", api_status, methods=["POST"]),
             Route("/api/receipts/withdraw", api_withdraw, methods=["POST"]),
             Route("/healthz", healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", submission_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],

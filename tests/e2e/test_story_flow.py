@@ -95,7 +95,8 @@ def test_every_service_has_health_and_metrics(stack: Stack) -> None:
     for service in ("submission", "moderation", "publishing"):
         h = httpx.get(stack.url(service, "/healthz"), timeout=5)
         assert h.status_code == 200 and h.json()["checks"] == {"database": "ok", "nats": "ok"}
-        m = httpx.get(stack.url(service, "/metrics"), timeout=5)
+        # Metrics on the private listener only (tests/e2e/security/test_private_metrics.py).
+        m = httpx.get(f"http://127.0.0.1:{stack.metrics_ports[service]}/metrics", timeout=5)
         assert m.status_code == 200 and "braided_http_request_seconds" in m.text
 
 

@@ -52,7 +52,7 @@ class NatsCluster:
         self.nodes = [
             EmbeddedNats(root / f"n{i}", args=("-c", str(conf), "-n", f"n{i}", "--cluster_name", "braided",
                                               "--cluster", f"nats://127.0.0.1:{cluster_ports[i]}",
-                                              "--routes", routes))
+                                              "--routes", routes), auth=False)
             for i in range(size)
         ]
 

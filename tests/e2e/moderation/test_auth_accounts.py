@@ -84,7 +84,7 @@ async def test_parallel_guesses_are_counted_before_they_are_evaluated(stack: Sta
 
 
 async def test_failed_logins_are_throttled_per_client_without_storing_it(stack: Stack) -> None:
-    nc = await nats.connect(stack.env["NATS_URL"])
+    nc = await nats.connect(stack.nats_admin_url)
     try:
         throttle = LoginThrottle(nc.jetstream(), client_failures=3)
         client = f"198.51.100.{uuid.uuid4().int % 250}"

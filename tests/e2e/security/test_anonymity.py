@@ -110,10 +110,10 @@ def _pg_log(dsn: str) -> Path | None:
 def test_no_client_identifier_is_stored_or_logged(stack: Stack, admin: httpx.Client,
                                                   nats_server: EmbeddedNats) -> None:
     calls = _walk_every_public_route(stack, admin)
-    wait_until(lambda: "Probe report via the API." in str(stream_messages(nats_server.url)), 20,
+    wait_until(lambda: "Probe report via the API." in str(stream_messages(nats_server.admin_url)), 20,
                what="the report event in the stream")
     rows = table_rows(stack.dsn)
-    messages = stream_messages(nats_server.url)
+    messages = stream_messages(nats_server.admin_url)
     logs: list[str] = []
     for path in (stack.log_path, nats_server.store / "nats-server.log", _pg_log(stack.dsn)):
         if path is not None and path.exists():

@@ -32,6 +32,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
     data_dir = tmp_path_factory.mktemp("replicas")
     env = {k: v for k, v in os.environ.items()} | {
         "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url, "DATA_DIR": str(data_dir),
+        **nats_server.credentials("submission"),
         "SUBMISSION_RATE_LIMIT": f"{LIMIT}/hour",
         "RECEIPT_RATE_LIMIT": f"{LIMIT}/hour", "SESSION_SECRET": uuid.uuid4().hex}
     procs, urls = [], []
@@ -101,14 +102,14 @@ def test_two_replicas_share_one_limit(replicas: list[str], pg_dsn: str, nats_ser
 
     # Where the limiter keeps its state: two KV buckets in memory storage, and the
     # hashing key nowhere on disk or in the database.
-    storage = stream_storage(nats_server.url)
+    storage = stream_storage(nats_server.admin_url)
     assert storage["KV_ratelimit_submission"] == "memory"
     assert storage["KV_ratelimit_keys_submission"] == "memory"
-    key = _current_key(nats_server.url)
+    key = _current_key(nats_server.admin_url)
     on_disk = [p for p in Path(nats_server.store).rglob("*") if p.is_file() and key in p.read_bytes()]
     assert on_disk == []
     assert not any(key.hex() in row for _, row in table_rows(pg_dsn))
-    counters = _counters(nats_server.url)
+    counters = _counters(nats_server.admin_url)
     assert sorted(counters.values())[-1] == LIMIT  # one client's count, shared by both replicas
     assert not any(a in k or b in k for k in counters)  # keys are HMACs, not addresses
 
