@@ -39,9 +39,9 @@ class Identity:
 _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated")
 
 SERVICES: tuple[Identity, ...] = (
-    Identity("submission", ("StorySubmitted", "StoryWithdrawn"), ("submission",), ("submission",),
+    Identity("submission", ("StorySubmitted", "StoryWithdrawn"), ("submission",), ("submission", "receipts"),
              "the public story form: publishes new and withdrawn stories, reads moderation's verdicts"),
-    Identity("moderation", _DECISIONS, ("moderation",), ("login_user", "login_client"),
+    Identity("moderation", _DECISIONS, ("moderation",), ("login_pair", "login_client"),
              "the moderators' service: publishes decisions and resources, reads withdrawals and reports"),
     Identity("moderation-worker", _DECISIONS, ("moderation-screen",), (),
              "screening workers: relay moderation's outbox (so its subjects), read stories.submitted only"),

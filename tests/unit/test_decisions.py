@@ -45,3 +45,11 @@ def test_tag_edits_keep_what_the_form_keeps() -> None:
     story = validate_story({"title": "A title", "body": "A body that is long enough.", "tags": tags})
     parsed = parse_decision({"decision": "approve", "tags": tags})
     assert isinstance(parsed, Decision) and parsed.tags == story.tags == tags
+
+
+def test_moderators_labels_follow_the_forms_rule() -> None:
+    parsed = parse_decision({"decision": "approve", "tags": "hapa\u200b, q\U000e0041ueer"})
+    assert isinstance(parsed, Decision) and parsed.tags == ["hapa", "queer"]
+    lookalike = parse_decision({"decision": "approve", "content_warnings": "r\u0430cism"})  # Cyrillic а
+    assert "look-alike" in lookalike["content_warnings"]
+    assert "invisible" in parse_decision({"decision": "approve", "tags": "\u3164"})["tags"]

@@ -14,7 +14,7 @@ from services.moderation import reasons
 from services.moderation.decisions import DECISIONS, REASON_MAX, Conflict, Decision, decide, dismiss_reports, takedown
 from services.moderation.web import EXPIRED, back, done, error, form, json_body, moderator_only, rt, story_id
 from shared.taxonomy import CONTENT_WARNINGS_MAX, TAGS_MAX, content_warnings_problem, tags_problem
-from shared.text import clean_for_display, clean_line
+from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 BULK_MAX = 100
 PAST = {"approve": "approved", "reject": "rejected"}
@@ -26,7 +26,14 @@ def _phrases(value: Any, field: str, errors: dict[str, str], limit: int) -> list
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value) or len(value) > limit:
         errors[field] = f"Give up to {limit} short phrases, separated by commas."
         return []
-    return list(dict.fromkeys(c for c in (clean_line(c) for c in value) if c))
+    # The labels rule the form follows: format and invisible characters go,
+    # look-alike spellings are refused (shared.text.label_problem).
+    cleaned = [clean_label(c) for c in value]
+    for raw, label in zip(value, cleaned, strict=True):
+        if problem := label_problem(raw, label):
+            errors[field] = f"{raw.strip()[:40]!r} {problem}; please type it plainly."
+            return []
+    return list(dict.fromkeys(c for c in cleaned if c))
 
 
 def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> Decision | dict[str, str]:
