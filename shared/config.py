@@ -170,6 +170,8 @@ COMMON: tuple[Setting, ...] = (
             "publishing's pages make to it. Unset: http://HOST:SUBMISSION_PORT.", url),
     Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
             "http://HOST:PUBLISHING_PORT.", url),
+    Setting("WEB_CONCURRENCY", "1", "Processes per web service (uvicorn workers sharing its port), to use more "
+            "than one core; each has its own database pool, relay and consumers.", at_least_one),
 )
 
 
