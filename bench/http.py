@@ -350,23 +350,30 @@ def main() -> int:
         print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} (req/s)\n", flush=True)
         names = list(public_paths(braided_id))
         print(f"{'stories':>10} {'seeded in':>9}  " + "  ".join(f"{n:>22}" for n in names))
+        # The machine's load drifts over a run that takes many minutes; the bare app (its
+        # size never changes) is measured on the same page just before, and each cell is
+        # Braided's speed relative to it, as a ratio to that relative speed at the first size.
         first: dict[tuple[str, str], float] = {}
         for size in sizes:
             took = asyncio.run(seed(dsn, "publishing", size))
             sid = asyncio.run(newest_id(dsn, "publishing"))
-            cells = []
+            cells, raw = [], []
             for name, path in public_paths(sid).items():
                 got = {}
                 for label, url in (("cached", braided_pub), ("off", uncached)):
+                    bare_rps = measure(bare + path.replace(sid, bare_id)).rps
                     rps = measure(url + path).rps
-                    first.setdefault((name, label), rps)
-                    got[label] = rps / first[(name, label)]
+                    first.setdefault((name, label), rps / bare_rps)
+                    got[label] = rps / bare_rps / first[(name, label)]
+                    raw.append(f"{rps:,.0f}/{bare_rps:,.0f}")
                 cells.append(f"{got['cached']:>9.2f}x off {got['off']:>5.2f}x")
             print(f"{size:>10,} {took:>8.0f}s  " + "  ".join(f"{c:>22}" for c in cells), flush=True)
+            print(f"{'':>21}raw Braided/bare req/s (cached, off per page): {' '.join(raw)}", flush=True)
         print("\n(Braided: page cache on, WEB_CONCURRENCY=1, as `make run`, receipts as services/submission/"
               "receipts.py hashes them; `cache off`: a publishing process with PUBLISHING_PAGE_CACHE_MB=0 on the "
               "same stack; `SHA-256 rcpt` (POST row): a submission process whose receipt hash is SHA-256 of the "
-              "code (bench/serve_sha256_receipts.py, bench only); scale cells: cached ratio, then cache-off ratio)")
+              "code (bench/serve_sha256_receipts.py, bench only); scale cells: cached ratio, then cache-off ratio, "
+              "each over the bare app's speed on the same page measured just before)")
     finally:
         procs.stop()
         try:
