@@ -347,7 +347,8 @@ def main() -> int:
             errors = b.errors + r.errors + u.errors
             print(line + (f"  ({errors} errors)" if errors else ""), flush=True)
 
-        print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} (req/s)\n", flush=True)
+        print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} "
+              "(each over the bare app)\n", flush=True)
         names = list(public_paths(braided_id))
         print(f"{'stories':>10} {'seeded in':>9}  " + "  ".join(f"{n:>22}" for n in names))
         # The machine's load drifts over a run that takes many minutes; the bare app (its
