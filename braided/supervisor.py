@@ -90,6 +90,7 @@ class Supervisor:
         print("\nBraided is running:", flush=True)
         for svc in SERVICES:
             print(f"  {svc.NAME:<11} http://{s.host}:{port(s, svc.NAME)}/", flush=True)
+        print(f"  WEB_CONCURRENCY={s.web_concurrency} (processes per web service)", flush=True)
         print("\nCreate the first moderator (the password is read from standard input):\n"
               "  .venv/bin/braided add-moderator YOUR_NAME --role admin\n"
               "Stop with Ctrl-C.\n", flush=True)

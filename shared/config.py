@@ -199,6 +199,8 @@ COMMON: tuple[Setting, ...] = (
             "port).", non_negative),
     Setting("PUBLISHING_METRICS_PORT", "9103", "Port of the publishing service's metrics listener (0: any free "
             "port).", non_negative),
+    Setting("WEB_CONCURRENCY", "1", "Processes per web service (uvicorn workers sharing its port), to use more "
+            "than one core; each has its own database pool, relay and consumers.", at_least_one),
 )
 
 

@@ -140,6 +140,9 @@ def templates(service_dir: Path) -> Jinja2Templates:
             jinja2.FileSystemLoader(SHARED_DIR / "templates"),
         ]),
         autoescape=True,
+        # Templates are read once: without this Jinja stats every template file (each
+        # include, each request) to see whether it changed — ~50 stat calls per feed page.
+        auto_reload=False,
     )
     return Jinja2Templates(env=env)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import datetime as dt
 import hashlib
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.publishing import feed, reports
+from services.publishing import feed, pagecache, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from shared import bus, edges
@@ -266,16 +267,22 @@ async def healthz(request: Request) -> Response:
     return await health_response(rt.pool, rt.nc, {"service": "publishing"})
 
 
-def _consumers(rt: Runtime) -> list[bus.Consumer]:
+def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bus.Consumer]:
     if rt.settings.report_rate_limit is not None:
         limit, period = rt.settings.report_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
-    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
+    if cache is not None and cache.max_bytes > 0:
+        # Every replica listens for the invalidations any replica's consumer sends.
+        listener = pagecache.Listener(cache, rt.settings.database_url)
+        rt.extra["page_cache_listener"] = listener
+        rt.tasks.append(asyncio.create_task(listener.run(), name="publishing-page-cache"))
+    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", pagecache.notifying(HANDLERS))]
 
 
 def create_app(settings: Settings) -> Starlette:
     TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, publishing_url="",
                                  submission_url=settings.submission_url())
+    cache = pagecache.PageCache(settings.publishing_page_cache_mb * 2**20)
     return Starlette(
         routes=[
             Route("/", index),
@@ -294,7 +301,8 @@ def create_app(settings: Settings) -> Starlette:
             Mount("/static", static_files(HERE), name="static"),
         ],
         middleware=[*edges.edge_middleware(settings, settings.publishing_url()), Middleware(SecurityHeaders),
-                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+                    Middleware(pagecache.PageCacheMiddleware, cache=cache)],
         exception_handlers=exception_handlers() | {404: not_found},
-        lifespan=lifespan("publishing", HERE, settings, consumers=_consumers),
+        lifespan=lifespan("publishing", HERE, settings, consumers=lambda rt: _consumers(rt, cache)),
     )
