@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/audit", audit.audit_page),
             Route("/dashboard", audit.dashboard_page),
             Route("/dashboard/screen/retry", screen.retry_form, methods=["POST"]),
+            Route("/dashboard/screen/threshold", screen.threshold_form, methods=["POST"]),
             Route("/admin/moderators", admin.moderators_page),
             Route("/admin/moderators", admin.add_moderator_form, methods=["POST"]),
             Route("/admin/moderators/account", admin.account_form, methods=["POST"]),

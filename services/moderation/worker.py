@@ -22,6 +22,7 @@ import asyncpg
 from services.moderation import wordlists
 from services.moderation.handlers import HANDLERS
 from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms, screen_stories
+from services.moderation.screen.calibration import overrides
 from services.moderation.screen.rescreen import rescreen_unscreened
 from services.moderation.screen.status import retry_presses
 from services.moderation.screen.terms import Terms
@@ -101,6 +102,10 @@ class Worker:
         if time.monotonic() - self._terms[0] > 5:
             rows = await wordlists.terms(self.rt.pool)
             self._terms = (time.monotonic(), compile_terms([(r["term"], r["kind"]) for r in rows]))
+            # So do the flag thresholds an admin applied from the calibration table.
+            with contextlib.suppress(asyncpg.PostgresError):
+                base = Policy.from_settings(self.rt.settings)
+                self.policy = Policy(base.hold, base.flag | await overrides(self.rt.pool))
         return self._terms[1]
 
     async def screen(self, events: list[Event]) -> AsyncIterator[tuple[int, ScreenResult]]:
@@ -109,7 +114,8 @@ class Worker:
         started = time.monotonic()
         log.info("screening", extra={"stories": [e.data["story_id"] for e in events]})
         stories = [StoryText(e.data["title"], e.data["body"]) for e in events]
-        async for n, result in screen_stories(self.holder.model, stories, await self.terms(), self.policy):
+        terms = await self.terms()
+        async for n, result in screen_stories(self.holder.model, stories, terms, self.policy):
             yield n, result
             # Filed by now. The story id and label only: never its text.
             log.info("screened", extra={"story_id": events[n].data["story_id"], "label": result.label,
