@@ -137,6 +137,11 @@
     chip.textContent = label;
     chip.className = "label label-" + label;
     article.className = article.className.replace(/\bitem-(clear|flagged|held|unscreened)\b/, "item-" + label);
+    var stale = article.querySelector(".not-screened");
+    if (stale) stale.remove();
+    // A story screened again means a model is loaded: the banner no longer holds.
+    var off = document.getElementById("screen-off");
+    if (off) off.hidden = true;
     if (!article.querySelector(".rescreened")) {
       var note = document.createElement("p");
       note.className = "rescreened notice";

@@ -116,5 +116,16 @@ def test_screen_off_is_said_everywhere_and_recovers_without_restart(offline, mar
 
     health = httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()
     assert health["status"] == "ok" and health["screen"]["state"] == "ok"
+
+    # Calibration: the table is on the dashboard; only an admin applies a threshold, by hand.
+    page = admin.get("/dashboard").text
+    assert "Screen calibration from your decisions" in page
+    refused = moderator.post("/dashboard/screen/threshold", data={"csrf": csrf_of(page), "label": "toxicity",
+                                                                  "threshold": "0.9"})
+    assert refused.status_code == 403
+    applied = admin.post("/dashboard/screen/threshold", data={"csrf": csrf_of(page), "label": "toxicity",
+                                                             "threshold": "0.9"})
+    assert applied.status_code == 303
+    assert "0.90 (applied here)" in admin.get("/dashboard").text
     wait_until(lambda: BANNER not in moderator.get("/queue").text, 10, 0.5, "the banner gone")
     api.close()
