@@ -131,6 +131,7 @@ class Worker:
         """Once a model is loaded: the stories filed `unscreened` meanwhile, screened now."""
         if self.holder.model is None:
             return 0
+        await self.terms()  # the word lists and any applied thresholds, current
         return await rescreen_unscreened(self.rt.pool, self.holder.model, self.terms, self.policy)
 
 
