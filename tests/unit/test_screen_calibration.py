@@ -48,3 +48,11 @@ def test_the_worker_screens_with_applied_thresholds() -> None:
     worker._terms = (0.0, [])
     asyncio.run(worker.terms())
     assert worker.policy.flag == {"toxicity": 0.8, "insult": 0.5} and worker.policy.hold == {"threat": 0.7}
+
+
+def test_no_suggestion_lowers_a_threshold_that_already_flags_few_approved() -> None:
+    rows = ([{"state": "approved", "scores": {"toxicity": 0.01}}] * 30
+            + [{"state": "rejected", "scores": {"toxicity": 0.95}}] * 4)
+    pool = FakePool({"SELECT state, scores": rows, "SELECT label, threshold": []})
+    tox = {c["label"]: c for c in asyncio.run(calibration(pool, {"toxicity": 0.5}))}["toxicity"]
+    assert tox["approved_flagged"] == 0.0 and tox["suggested"] is None and tox["keep"] is True

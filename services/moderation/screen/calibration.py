@@ -69,13 +69,19 @@ async def calibration(pool: Any, flag: dict[str, float]) -> list[dict[str, Any]]
         bad = [float(r["scores"].get(label, 0.0)) for r in rows if r["state"] == "rejected" and r["scores"]]
         current = applied.get(label, flag.get(label))
         t = suggest(ok)
+        # Only ever suggest raising a threshold that flags too many approved stories:
+        # the lowest under-5% threshold of well-separated scores can be near 0, and
+        # lowering a threshold is not what approved stories argue for.
+        keep = t is not None and current is not None and share_at_or_above(ok, current) < TARGET
+        if keep:
+            t = None
         out.append({
             "label": label, "approved": len(ok), "rejected": len(bad),
             "approved_bins": histogram(ok), "rejected_bins": histogram(bad),
             "threshold": current, "overridden": label in applied,
             "approved_flagged": share_at_or_above(ok, current) if current is not None else None,
             "rejected_flagged": share_at_or_above(bad, current) if current is not None else None,
-            "suggested": t,
+            "suggested": t, "keep": keep,
             "suggested_approved": share_at_or_above(ok, t) if t is not None else None,
             "suggested_rejected": share_at_or_above(bad, t) if t is not None else None,
         })
