@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_TMP := $(or $(TMPDIR),/tmp)/braided-tests-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)
 
-.PHONY: install run test test-fast lint tools bench-screen bench-queue bench-load bench-cluster bench-http models clean
+.PHONY: install run test test-fast lint tools bench-screen eval-screen bench-queue bench-load bench-cluster bench-http models clean
 
 # Deploy validation tools (checkov, kubernetes-validate, hadolint, check-jsonschema)
 # live in a venv of their own: checkov's dependencies clash with the project's pins.
@@ -52,6 +52,10 @@ test-fast: install
 
 bench-screen: install
 	$(BIN)/python bench/screen.py
+
+# The configured screen over a benign identity corpus and a hostile set: per term, the share it would flag or hold.
+eval-screen: install
+	$(BIN)/python bench/eval_screen.py
 
 # 1,000 submissions from 50 concurrent clients on a fresh stack: wall time, p50/p99.
 bench-load: install

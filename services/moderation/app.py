@@ -3,6 +3,7 @@ and the lifespan; the views live in views/, one module per page family."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -12,7 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.moderation import openapi, retention
 from services.moderation.handlers import HANDLERS, SCREENED
-from services.moderation.views import admin, audit, decisions, health, live, queue, resources, session
+from services.moderation.screen.status import keep_gauge
+from services.moderation.views import admin, audit, decisions, health, live, queue, resources, screen, session
 from shared import bus, edges
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
@@ -28,6 +30,7 @@ PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/static", "/ope
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
     # Every event but StorySubmitted, which the screening workers' consumer takes.
     events = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
+    rt.tasks.append(asyncio.create_task(keep_gauge(rt), name="screen-status"))  # braided_screen_up
     return [bus.Consumer(rt.js, rt.pool, "moderation", "stories.>", events)]
 
 
@@ -61,6 +64,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/events", live.events),
             Route("/audit", audit.audit_page),
             Route("/dashboard", audit.dashboard_page),
+            Route("/dashboard/screen/retry", screen.retry_form, methods=["POST"]),
+            Route("/dashboard/screen/threshold", screen.threshold_form, methods=["POST"]),
             Route("/admin/moderators", admin.moderators_page),
             Route("/admin/moderators", admin.add_moderator_form, methods=["POST"]),
             Route("/admin/moderators/account", admin.account_form, methods=["POST"]),

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.moderation import auth, render
+from services.moderation.screen.status import cached_status
 from shared import edges
 from shared.runtime import Runtime
 from shared.web import csrf_ok, csrf_token, set_csrf_cookie, templates
@@ -60,6 +61,8 @@ def moderator_only(admin: bool = False) -> Callable[[Endpoint], Endpoint]:
                 # A cross-site form cannot send JSON without a CORS preflight, which we never grant.
                 return JSONResponse({"error": "Send JSON (Content-Type: application/json)."}, status_code=415)
             request.state.moderator = mod
+            if not api:  # every page shows the screen's banner while it is off
+                request.state.screen = await cached_status(rt(request))
             return await endpoint(request)
 
         guarded.moderator_only = True  # type: ignore[attr-defined]
@@ -72,7 +75,7 @@ def moderator_only(admin: bool = False) -> Callable[[Endpoint], Endpoint]:
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
          headers: dict[str, str] | None = None) -> Response:
     context = {"csrf": csrf_token(request), "me": getattr(request.state, "moderator", None),
-               "path": request.url.path} | context
+               "path": request.url.path, "screen": getattr(request.state, "screen", None)} | context
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
     response.headers["Cache-Control"] = "no-store"
     return set_csrf_cookie(request, response, rt(request).settings.cookie_secure)

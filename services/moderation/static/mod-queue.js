@@ -131,8 +131,28 @@
     }).catch(function () { form.submit(); });
   });
 
+  var relabel = function (article, label) {
+    var chip = article.querySelector(".item-head .label");
+    if (!chip || !label) return;
+    chip.textContent = label;
+    chip.className = "label label-" + label;
+    article.className = article.className.replace(/\bitem-(clear|flagged|held|unscreened)\b/, "item-" + label);
+    var stale = article.querySelector(".not-screened");
+    if (stale) stale.remove();
+    // A story screened again means a model is loaded: the banner no longer holds.
+    var off = document.getElementById("screen-off");
+    if (off) off.hidden = true;
+    if (!article.querySelector(".rescreened")) {
+      var note = document.createElement("p");
+      note.className = "rescreened notice";
+      note.setAttribute("role", "status");
+      note.textContent = "The machine screen read this story now: reload for its scores and passages.";
+      chip.parentNode.after(note);
+    }
+  };
+
   // Live updates: count new stories; never move the list under the reader.
-  var live = document.getElementById("live");
+  var live = document.getElementById("live") || document.getElementById("live-item");
   if (live && window.EventSource) {
     var count = 0;
     var button = document.getElementById("live-button");
@@ -148,9 +168,12 @@
       live.hidden = false;
     };
     source.addEventListener("new", function (ev) {
-      if (!wantsNew) return;
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { /* ignore */ }
+      // A story on this page screened again (the model came back): its label changes in place.
+      var shown = data.story_id && document.getElementById("item-" + data.story_id);
+      if (shown) { relabel(shown, data.label); return; }
+      if (!wantsNew) return;
       if (live.dataset.label && data.label !== live.dataset.label) return;
       bump("story");
     });

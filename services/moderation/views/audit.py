@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.moderation import audit, auth, dashboard, queue
+from services.moderation.screen.calibration import calibration
 from services.moderation.web import error, moderator_only, page, rt
 
 
@@ -37,4 +38,6 @@ async def audit_page(request: Request) -> Response:
 @moderator_only()
 async def dashboard_page(request: Request) -> Response:
     pool = rt(request).pool
-    return page(request, "dashboard.html", await dashboard.build(pool) | {"counts": await queue.counts(pool)})
+    return page(request, "dashboard.html", await dashboard.build(pool) | {
+        "counts": await queue.counts(pool),
+        "calibration": await calibration(pool, rt(request).settings.screen_flag)})
