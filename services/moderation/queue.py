@@ -17,7 +17,7 @@ import asyncpg
 
 from services.moderation.screen.policy import OUTCOMES
 
-STATES = ("pending", "approved", "rejected", "unpublished", "reported")
+STATES = ("pending", "approved", "rejected", "unpublished", "reported", "appealed", "awaiting_confirmation")
 ORDERS = ("severity", "oldest")
 PAGE = 25
 CLAIM_MINUTES = 10  # a claim older than this is stale and no longer shown
@@ -26,7 +26,9 @@ _COLUMNS = ("q.story_id, q.title, q.body, q.pen_name, q.tags, q.content_warnings
             " q.passages, q.term_hits, q.model, q.state, q.queued_at, q.decided_at, q.reason,"
             " q.unpublished_at, q.unpublished_reason, q.claimed_at,"
             " (SELECT username FROM moderators WHERE id = q.claimed_by) AS claimed_by_name, q.claimed_by,"
-            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name")
+            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name,"
+            " q.appeal_message, q.appealed_on, q.first_reason,"
+            " (SELECT username FROM moderators WHERE id = q.first_decided_by) AS first_decided_by_name")
 
 
 class BadCursor(ValueError):
@@ -126,6 +128,14 @@ async def get_item(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | 
         " FROM queue_items q WHERE q.story_id = $1", story_id)
 
 
+async def next_pending(pool: asyncpg.Pool, after: uuid.UUID) -> uuid.UUID | None:
+    """The story to read next after deciding `after`: the queue's first (most severe,
+    then oldest) pending one other than it."""
+    return await pool.fetchval(
+        "SELECT story_id FROM queue_items WHERE state = 'pending' AND story_id <> $1"
+        " ORDER BY severity DESC, queued_at, story_id LIMIT 1", after)
+
+
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT state, label, count(*) AS n FROM queue_items GROUP BY state, label")
     out = {s: 0 for s in STATES} | {f"pending:{lab}": 0 for lab in OUTCOMES}
@@ -184,4 +194,12 @@ def item_json(row: asyncpg.Record) -> dict[str, Any]:
         out["reports"] = list(row["report_reasons"] or [])
     if row["state"] == "unpublished":
         out["unpublished_reason"] = row["unpublished_reason"]
+    if row["state"] == "appealed":
+        # The first decision, its reason and what the author wrote back.
+        out["appeal"] = {"message": row["appeal_message"],
+                         "appealed_on": row["appealed_on"].isoformat() if row["appealed_on"] else None,
+                         "first_decision": {"decision": "rejected", "reason": row["reason"],
+                                            "by": row["decided_by_name"]}}
+    if row["state"] == "awaiting_confirmation":
+        out["proposed"] = {"decision": "rejected", "reason": row["reason"], "by": row["decided_by_name"]}
     return out

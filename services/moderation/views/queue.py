@@ -26,6 +26,19 @@ def _filters(request: Request) -> tuple[str, str | None, str | None, str] | str:
     return state, label, q.get("cursor") or None, order
 
 
+def _here(request: Request) -> str:
+    """This page's address without the one-time messages, for forms to return to."""
+    query = "&".join(p for p in request.url.query.split("&") if p and not p.startswith(("done=", "error=", "sel=")))
+    return str(request.url.path) + (f"?{query}" if query else "")
+
+
+def _kept(request: Request) -> dict[str, Any]:
+    """A refused decision's message and the stories that stay ticked (web.kept)."""
+    sel = request.query_params.getlist("sel")
+    return {"form_error": request.query_params.get("error"), "selected": set(sel) - {"all"},
+            "select_all": "all" in sel}
+
+
 @moderator_only()
 async def home(request: Request) -> Response:
     return RedirectResponse("/queue", status_code=303)
@@ -56,8 +69,8 @@ async def queue_page(request: Request) -> Response:
         return error(request, str(e), 400)
     revealed = await queue.revealed(pool, me.id, [r["story_id"] for r in rows if r["label"] == "held"])
     items = [_view(r, me, revealed) for r in rows if r["title"] is not None or state == "reported"]
-    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-    return page(request, "queue.html", {
+    here = _here(request)
+    return page(request, "queue.html", _kept(request) | {
         "items": items, "next": next_cursor, "state": state, "label": label, "order": order, "cursor": cursor,
         "counts": await queue.counts(pool), "flash": request.query_params.get("done"), "here": here,
         "templates": await reasons.templates(pool),
@@ -76,7 +89,9 @@ async def item_page(request: Request) -> Response:
         await queue.claim(pool, row["story_id"], me.id)  # opening an item claims it, softly
     item = _view(row, me, await queue.revealed(pool, me.id, [row["story_id"]]))
     item["claimed_by_other"] = other
-    return page(request, "item.html", {
+    following = await queue.next_pending(pool, row["story_id"]) if row["state"] != "pending" else None
+    return page(request, "item.html", _kept(request) | {
+        "next_story": following, "publishing_url": rt(request).settings.publishing_url(),
         "item": item, "history": await audit.history(pool, row["story_id"]), "templates": await reasons.templates(pool),
         "flash": request.query_params.get("done"), "here": f"/queue/{row['story_id']}",
     })
