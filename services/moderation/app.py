@@ -47,6 +47,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/events", live.events),
             Route("/audit", audit.audit_page),
             Route("/dashboard", audit.dashboard_page),
+            Route("/me", queue.me_page),
+            Route("/me", queue.me_form, methods=["POST"]),
             Route("/admin/moderators", admin.moderators_page),
             Route("/admin/moderators", admin.add_moderator_form, methods=["POST"]),
             Route("/admin/moderators/account", admin.account_form, methods=["POST"]),

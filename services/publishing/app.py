@@ -161,9 +161,11 @@ async def story_page(request: Request) -> Response:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
     newer, older = await feed.neighbours(_rt(request).pool, row["seq"])
-    # The previous/next links change when a story is published or withdrawn, so the
-    # page revalidates by ETag like the lists (no If-Modified-Since shortcut).
-    return _html(request, "story.html", {"story": row, "newer": newer, "older": older}, row["published_on"])
+    # The "newer" link appears when a later story is published: the page is as new
+    # as the newest of the two. (A neighbour withdrawn later leaves a link to its
+    # 410 page until the day changes: harmless.)
+    changed = max(row["published_on"], newer["published_on"]) if newer else row["published_on"]
+    return _html(request, "story.html", {"story": row, "newer": newer, "older": older}, changed, trust_date=True)
 
 
 async def feeds_page(request: Request) -> Response:
@@ -217,7 +219,7 @@ async def _report(request: Request, sid: uuid.UUID | None, reason: Any,
     """(status, message for the reader, extra headers, the reader's report code)."""
     if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
         return 404, "No such story.", {}, None
-    if kind is not None and kind not in reports.KINDS:
+    if kind is not None and (not isinstance(kind, str) or kind not in reports.KINDS):
         return 422, "Choose what is wrong from the list.", {}, None
     text = clean_for_display(reason).strip() if isinstance(reason, str) else ""
     if not text and kind in (None, "other"):

@@ -92,6 +92,8 @@ async def resources(pool: asyncpg.Pool) -> asyncpg.Record | None:
 
 async def neighbours(pool: asyncpg.Pool, seq: int) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
     """The newer and the older published story beside the one at `seq` (feed order)."""
-    newer = await pool.fetchrow("SELECT story_id, title FROM stories WHERE seq > $1 ORDER BY seq LIMIT 1", seq)
-    older = await pool.fetchrow("SELECT story_id, title FROM stories WHERE seq < $1 ORDER BY seq DESC LIMIT 1", seq)
+    newer = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq > $1 ORDER BY seq LIMIT 1", seq)
+    older = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq < $1 ORDER BY seq DESC LIMIT 1", seq)
     return newer, older

@@ -169,6 +169,9 @@
     postJSON("/api/queue/" + id + "/reveal", { action: hide ? "hide" : "reveal" }).then(function (r) {
       if (!r.ok) { form.submit(); return; }
       if (hide) { location.reload(); return; }
+      r.json().then(function (data) {
+        if (data && data.break_reminder) toast(data.break_reminder);
+      }).catch(function () {});
       var item = document.getElementById("item-" + id);
       var story = document.getElementById("story-" + id);
       story.classList.remove("blurred");

@@ -9,9 +9,20 @@ import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from services.moderation import audit, auth, queue, reasons, render
+from services.moderation import audit, auth, queue, reasons, render, wellbeing
 from services.moderation.screen.policy import OUTCOMES
-from services.moderation.web import EXPIRED, back, error, form, json_body, moderator_only, page, rt, story_id
+from services.moderation.web import (
+    EXPIRED,
+    back,
+    error,
+    form,
+    json_body,
+    moderator_only,
+    page,
+    rt,
+    story_id,
+    with_flash,
+)
 
 
 def _filters(request: Request) -> tuple[str, str | None, str | None, str] | str:
@@ -141,8 +152,12 @@ async def reveal_form(request: Request) -> Response:
     data = await form(request)
     if data is None:
         return error(request, EXPIRED, 400)
-    if not await _reveal(request, data.get("action") != "hide"):
+    on = data.get("action") != "hide"
+    if not await _reveal(request, on):
         return error(request, "No such item.", 404)
+    reminder = await wellbeing.break_due(rt(request).pool, request.state.moderator.id) if on else None
+    if reminder:
+        return RedirectResponse(with_flash(back(data), reminder), status_code=303)
     return RedirectResponse(back(data), status_code=303)
 
 
@@ -152,4 +167,24 @@ async def api_reveal(request: Request) -> Response:
     on = not (isinstance(data, dict) and data.get("action") == "hide")
     if not await _reveal(request, on):
         return JSONResponse({"error": "No such item."}, status_code=404)
-    return JSONResponse({"revealed": on})
+    reminder = await wellbeing.break_due(rt(request).pool, request.state.moderator.id) if on else None
+    return JSONResponse({"revealed": on} | ({"break_reminder": reminder} if reminder else {}))
+
+
+@moderator_only()
+async def me_page(request: Request) -> Response:
+    """Her own settings: the break reminder."""
+    e = await wellbeing.exposure(rt(request).pool, request.state.moderator.id)
+    return page(request, "me.html", {"exposure": e, "flash": request.query_params.get("done")})
+
+
+@moderator_only()
+async def me_form(request: Request) -> Response:
+    data = await form(request)
+    if data is None:
+        return error(request, EXPIRED, 400)
+    raw = str(data.get("break_after") or "0").strip()
+    if not raw.isdigit() or int(raw) > wellbeing.BREAK_MAX:
+        return error(request, f"Give a whole number from 0 (no reminder) to {wellbeing.BREAK_MAX}.", 422)
+    await wellbeing.set_break_after(rt(request).pool, request.state.moderator.id, int(raw))
+    return RedirectResponse(with_flash("/me", "Saved."), status_code=303)

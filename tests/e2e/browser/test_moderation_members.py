@@ -96,3 +96,20 @@ def test_dashboard_and_audit_at_360(stack: Stack, login) -> None:
     note_shot(page, "audit-360")
     page.goto(stack.url("moderation", "/queue"))
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_appeal_in_the_queue(stack: Stack, login) -> None:
+    sid, title = file_item(stack, title=f"Tết at my aunt's {uuid.uuid4().hex[:6]}",
+                           body="Bánh chưng, the street I grew up on, and my girlfriend beside me.")
+    db_fetch(stack.dsn, "UPDATE moderation.queue_items SET state = 'appealed', decided_at = now(),"
+             " reason = 'Please leave out the street name.', appeal_message = 'It was my own street; I took the"
+             " name out of the second half.', appealed_on = current_date WHERE story_id = $1 RETURNING 1",
+             uuid.UUID(sid))
+    page = login(width=1280)
+    page.goto(stack.url("moderation", "/queue?state=appealed"))
+    box = page.locator(f"#appeal-{sid}")
+    assert "Please leave out the street name." in box.inner_text()
+    assert "It was my own street" in box.inner_text()
+    assert page.locator(f"#item-{sid} .approve-form").is_visible()
+    page.locator(f"#item-{sid}").screenshot(path=str(NOTES / "appeal-in-queue.png")) if NOTES.is_dir() else None
+    note_shot(page, "appeal-queue-full")
