@@ -104,7 +104,7 @@ def stacked_bars(title: str, days: list[dt.date], series: dict[str, list[int]]) 
     for name in series:
         inner.append(f'<rect class="bar bar-{name}" x="{legend_x}" y="{PAD_T}" width="10" height="10"/>'
                      f'<text class="tick" x="{legend_x + 14}" y="{PAD_T + 9}">{escape(name)}</text>')
-        legend_x += 90
+        legend_x += 130  # room for the name at the phone's larger label size
     rows = [(d.isoformat(), ", ".join(f"{vals[i]} {name}" for name, vals in series.items()))
             for i, d in enumerate(days)]
     return Chart(title, _frame(title, inner, y_max), rows)
@@ -123,8 +123,8 @@ def hbars(title: str, values: dict[str, int]) -> Chart:
                      f'<rect class="bar bar-{escape(name)}" x="110" y="{y + 4}" width="{w:.1f}" height="16">'
                      f"<title>{escape(name)}: {n}</title></rect>"
                      f'<text class="tick" x="{110 + w + 6:.1f}" y="{y + 16}">{n} ({100 * n / total:.0f}%)</text>')
-    svg = Markup(f'<svg class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="{escape(title)}">'
-                 f"<title>{escape(title)}</title>{''.join(inner)}</svg>")
+    svg = Markup(f'<svg class="chart" data-kind="hbars" viewBox="0 0 {W} {height}" role="img"'
+                 f' aria-label="{escape(title)}"><title>{escape(title)}</title>{"".join(inner)}</svg>')
     return Chart(title, svg, [(k, str(v)) for k, v in values.items()])
 
 

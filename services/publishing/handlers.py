@@ -29,9 +29,9 @@ async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     await erase_story_events(conn, [sid])
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
                        " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
-    # Readers who reported it see that it is gone.
-    await conn.execute("UPDATE report_outcomes SET outcome = 'removed', changed_on = current_date"
-                       " WHERE story_id = $1 AND outcome = 'received'", sid)
+    # Readers who reported it see that it is gone; the outcome rows let go of its id.
+    await conn.execute("UPDATE report_outcomes SET outcome = CASE WHEN outcome = 'received' THEN 'removed'"
+                       " ELSE outcome END, changed_on = current_date, story_id = NULL WHERE story_id = $1", sid)
 
 
 async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:

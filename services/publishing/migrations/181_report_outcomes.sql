@@ -4,8 +4,9 @@
 -- story changed/removed". Nothing about the reader is stored. Day only.
 CREATE TABLE report_outcomes (
     report_id    uuid PRIMARY KEY,
-    story_id     uuid NOT NULL,
+    -- Cleared when the story is withdrawn or taken down: no row keeps its id then.
+    story_id     uuid,
     outcome      text NOT NULL DEFAULT 'received' CHECK (outcome IN ('received', 'no_change', 'changed', 'removed')),
     changed_on   date NOT NULL DEFAULT current_date
 );
-CREATE INDEX report_outcomes_story ON report_outcomes (story_id) WHERE outcome = 'received';
+CREATE INDEX report_outcomes_story ON report_outcomes (story_id);
