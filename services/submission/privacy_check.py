@@ -125,7 +125,7 @@ def find_in(text: str, field: str) -> list[Finding]:
 
 
 def check(title: str, body: str, pen_name: str | None) -> list[Finding]:
-    """Every finding in the story's fields, each detail once, in reading order."""
+    """Every finding in the story's fields (pen name, title, body), each detail once."""
     seen, out = set(), []
     for field, text in (("pen_name", pen_name or ""), ("title", title), ("body", body)):
         for f in find_in(text, field):
