@@ -5,6 +5,7 @@ a child that dies restarted, all stopped on SIGINT or SIGTERM."""
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,6 +18,22 @@ from shared.config import Settings
 from shared.natsauth import credentials, identity_for
 
 log = logging.getLogger("braided.supervisor")
+
+
+def first_moderator_hint(settings: Settings) -> str:
+    """How to add the first moderator to THIS installation: with the DATA_DIR (or
+    database) in force, since the command run from another directory or without the
+    variable would start a second embedded database of its own, add the admin
+    there, and the login here would then fail."""
+    if settings.database_url:
+        where = "  (with the same DATABASE_URL as this server, which is set in its environment)\n"
+        command = ".venv/bin/braided add-moderator YOUR_NAME --role admin"
+    else:
+        where = ""
+        command = (f"DATA_DIR={shlex.quote(str(settings.data_dir))}"
+                   " .venv/bin/braided add-moderator YOUR_NAME --role admin")
+    return ("\nCreate the first moderator (the password is read from standard input):\n"
+            f"  {command}\n{where}")
 
 
 def port(settings: Settings, service: str) -> int:
@@ -91,9 +108,7 @@ class Supervisor:
         for svc in SERVICES:
             print(f"  {svc.NAME:<11} http://{s.host}:{port(s, svc.NAME)}/", flush=True)
         print(f"  WEB_CONCURRENCY={s.web_concurrency} (processes per web service)", flush=True)
-        print("\nCreate the first moderator (the password is read from standard input):\n"
-              "  .venv/bin/braided add-moderator YOUR_NAME --role admin\n"
-              "Stop with Ctrl-C.\n", flush=True)
+        print(first_moderator_hint(s) + "Stop with Ctrl-C.\n", flush=True)
         restarts: dict[str, float] = {}
         while not self.stopping:
             for name, proc in list(self.children.items()):

@@ -51,6 +51,11 @@ EVENT_TYPES: dict[str, EventType] = {
         # every consumer already sees it; services without a handler ack and skip it.
         EventType("ResourcesUpdated", "stories.site.resources_updated", 1,
                   {"revision": int, "intro": str, "entries": list}),
+        # The author of a rejected story asks, with her receipt code alone, for another look.
+        EventType("StoryAppealed", "stories.appealed", 1, {"story_id": str, "message": str}),
+        # Moderators resolved readers' reports: publishing tells each reader (by report code) the outcome.
+        EventType("ReportsResolved", "stories.reports_resolved", 1,
+                  {"story_id": str, "report_ids": list, "outcome": str}),
     )
 }
 SUBJECT_TO_TYPE = {t.subject: t for t in EVENT_TYPES.values()}

@@ -36,10 +36,12 @@ class Identity:
     note: str
 
 
-_DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated")
+_DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated",
+              "ReportsResolved")
 
 SERVICES: tuple[Identity, ...] = (
-    Identity("submission", ("StorySubmitted", "StoryWithdrawn"), ("submission",), ("submission", "receipts"),
+    Identity("submission", ("StorySubmitted", "StoryWithdrawn", "StoryAppealed"), ("submission",),
+             ("submission", "receipts"),
              "the public story form: publishes new and withdrawn stories, reads moderation's verdicts"),
     Identity("moderation", _DECISIONS, ("moderation",), ("login_pair", "login_client"),
              "the moderators' service: publishes decisions and resources, reads withdrawals and reports"),

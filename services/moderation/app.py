@@ -66,6 +66,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/dashboard", audit.dashboard_page),
             Route("/dashboard/screen/retry", screen.retry_form, methods=["POST"]),
             Route("/dashboard/screen/threshold", screen.threshold_form, methods=["POST"]),
+            Route("/me", queue.me_page),
+            Route("/me", queue.me_form, methods=["POST"]),
             Route("/admin/moderators", admin.moderators_page),
             Route("/admin/moderators", admin.add_moderator_form, methods=["POST"]),
             Route("/admin/moderators/account", admin.account_form, methods=["POST"]),

@@ -17,9 +17,10 @@ from typing import Any
 
 import asyncpg
 
+from services.moderation import wellbeing
 from services.moderation.screen.policy import OUTCOMES
 
-STATES = ("pending", "approved", "rejected", "unpublished", "reported")
+STATES = ("pending", "approved", "rejected", "unpublished", "reported", "appealed", "awaiting_confirmation")
 ORDERS = ("severity", "oldest")
 PAGE = 25
 CLAIM_MINUTES = 10  # a claim older than this is stale and no longer shown
@@ -31,7 +32,9 @@ _COLUMNS = ("q.story_id, q.title, q.body, q.pen_name, q.tags, q.content_warnings
             " q.passages, q.term_hits, q.model, q.state, q.queued_on, q.decided_on, q.reason, q.queue_seq,"
             " q.decided_seq, q.unpublished_on, q.unpublished_reason,"
             " (SELECT username FROM moderators WHERE id = q.claimed_by) AS claimed_by_name, q.claimed_by,"
-            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name")
+            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name,"
+            " q.appeal_message, q.appealed_on, q.first_reason,"
+            " (SELECT username FROM moderators WHERE id = q.first_decided_by) AS first_decided_by_name")
 
 
 class BadCursor(ValueError):
@@ -131,6 +134,14 @@ async def get_item(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | 
         " FROM queue_items q WHERE q.story_id = $1", story_id)
 
 
+async def next_pending(pool: asyncpg.Pool, after: uuid.UUID) -> uuid.UUID | None:
+    """The story to read next after deciding `after`: the queue's first (most severe,
+    then oldest) pending one other than it."""
+    return await pool.fetchval(
+        "SELECT story_id FROM queue_items WHERE state = 'pending' AND story_id <> $1"
+        " ORDER BY severity DESC, queue_seq LIMIT 1", after)
+
+
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT state, label, count(*) AS n FROM queue_items GROUP BY state, label")
     out = {s: 0 for s in STATES} | {f"pending:{lab}": 0 for lab in OUTCOMES}
@@ -170,8 +181,11 @@ async def revealed(pool: asyncpg.Pool, moderator_id: int, story_ids: list[uuid.U
 
 async def reveal(pool: asyncpg.Pool, moderator_id: int, story_id: uuid.UUID, on: bool = True) -> None:
     if on:
-        await pool.execute("INSERT INTO reveals (moderator_id, story_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                           moderator_id, story_id)
+        async with pool.acquire() as conn, conn.transaction():
+            new = await conn.fetchval("INSERT INTO reveals (moderator_id, story_id) VALUES ($1, $2)"
+                                      " ON CONFLICT DO NOTHING RETURNING true", moderator_id, story_id)
+            if new:  # a story read again is not more exposure
+                await wellbeing.count_read(conn, moderator_id)
     else:
         await pool.execute("DELETE FROM reveals WHERE moderator_id = $1 AND story_id = $2", moderator_id, story_id)
 
@@ -192,4 +206,12 @@ def item_json(row: asyncpg.Record) -> dict[str, Any]:
         out["reports"] = list(row["report_reasons"] or [])
     if row["state"] == "unpublished":
         out["unpublished_reason"] = row["unpublished_reason"]
+    if row["state"] == "appealed":
+        # The first decision, its reason and what the author wrote back.
+        out["appeal"] = {"message": row["appeal_message"],
+                         "appealed_on": row["appealed_on"].isoformat() if row["appealed_on"] else None,
+                         "first_decision": {"decision": "rejected", "reason": row["reason"],
+                                            "by": row["decided_by_name"]}}
+    if row["state"] == "awaiting_confirmation":
+        out["proposed"] = {"decision": "rejected", "reason": row["reason"], "by": row["decided_by_name"]}
     return out

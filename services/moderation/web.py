@@ -9,6 +9,7 @@ form cannot send, and the session cookie is SameSite=Strict.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from services.moderation import auth, render
+from services.moderation import audit, auth, render
 from services.moderation.screen.status import cached_status
 from shared import edges
 from shared.runtime import Runtime
@@ -27,6 +28,7 @@ from shared.web import csrf_ok, csrf_token, set_csrf_cookie, templates
 
 TEMPLATES = templates(Path(__file__).parent)
 TEMPLATES.env.globals.update(score_bars=render.score_bars, fired_labels=render.fired_labels)
+TEMPLATES.env.filters["action_label"] = audit.describe
 
 EXPIRED = "The form expired (or came from another site); go back, reload and try again."
 
@@ -119,6 +121,17 @@ def with_flash(url: str, message: str) -> str:
 def done(url: str, message: str) -> RedirectResponse:
     """Back to `url`, which shows `message`."""
     return RedirectResponse(with_flash(url, message), status_code=303)
+
+
+def kept(url: str, message: str, ids: list[str] | None = None, anchor: str | None = None) -> RedirectResponse:
+    """Back to `url` with an error to show, the ticked stories still ticked and the
+    focus where the fix is: a refused decision is never a dead end."""
+    path, _, fragment = url.partition("#")
+    path = re.sub(r"([?&])(done|error|sel)=[^&]*", r"\1", path).rstrip("?&").replace("?&", "?")
+    sep = "&" if "?" in path else "?"
+    query = urlencode([("error", message)] + [("sel", i) for i in ids or []])
+    fragment = anchor or fragment
+    return RedirectResponse(f"{path}{sep}{query}" + (f"#{fragment}" if fragment else ""), status_code=303)
 
 
 def story_id(request: Request) -> uuid.UUID | None:

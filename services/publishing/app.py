@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from services.publishing import feed, pagecache, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
+from services.publishing.support import support_context
 from shared import bus, edges
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
@@ -153,7 +154,18 @@ async def story_page(request: Request) -> Response:
     if row is None:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
-    return _html(request, "story.html", {"story": row}, row["published_on"], trust_date=True)
+    newer, older = await feed.neighbours(_rt(request).pool, row["seq"])
+    # The "newer" link appears when a later story is published: the page is as new
+    # as the newest of the two. (A neighbour withdrawn later leaves a link to its
+    # 410 page until the day changes: harmless.)
+    changed = max(row["published_on"], newer["published_on"]) if newer else row["published_on"]
+    return _html(request, "story.html", {"story": row, "newer": newer, "older": older}, changed, trust_date=True)
+
+
+async def feeds_page(request: Request) -> Response:
+    """What the footer links to instead of raw XML: how to follow Braided in a feed reader."""
+    base = str(request.base_url).rstrip("/")
+    return _html(request, "feeds.html", {"feed_url": f"{base}/feed.atom"})
 
 
 async def atom(request: Request) -> Response:
@@ -193,31 +205,31 @@ async def api_story(request: Request) -> Response:
 
 async def support(request: Request) -> Response:
     row = await feed.resources(_rt(request).pool)
-    entries = list(row["entries"]) if row else []
-    regions: dict[str, list[dict[str, Any]]] = {}
-    for e in entries:
-        regions.setdefault(e.get("region") or "Everywhere", []).append(e)
-    return _html(request, "support.html", {"here": "support", "intro": row["intro"] if row else "",
-                                           "regions": regions})
+    return _html(request, "support.html", {"here": "support"} | support_context(row))
 
 
-async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str, dict[str, str]]:
-    """(status, message for the reader, extra headers)."""
+async def _report(request: Request, sid: uuid.UUID | None, reason: Any,
+                  kind: Any = None) -> tuple[int, str, dict[str, str], str | None]:
+    """(status, message for the reader, extra headers, the reader's report code)."""
     if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
-        return 404, "No such story.", {}
-    if not isinstance(reason, str) or not clean_for_display(reason).strip():
-        return 422, "Tell the moderators what is wrong with this story.", {}
-    reason = clean_for_display(reason).strip()
-    if len(reason) > reports.REASON_MAX:
-        return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}
+        return 404, "No such story.", {}, None
+    if kind is not None and (not isinstance(kind, str) or kind not in reports.KINDS):
+        return 422, "Choose what is wrong from the list.", {}, None
+    text = clean_for_display(reason).strip() if isinstance(reason, str) else ""
+    if not text and kind in (None, "other"):
+        return 422, "Tell the moderators what is wrong with this story.", {}, None
+    if len(text) > reports.REASON_MAX:
+        return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}, None
+    reason = f"{reports.KINDS[kind]}: {text}" if kind and kind != "other" and text else (
+        reports.KINDS[kind] if kind and not text else text)
     limiter: RateLimiter | None = _rt(request).extra.get("limiter")
     if limiter is not None and request.client is not None:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
             return 429, "You have sent several reports in a short time. Please try again later.", {
-                "Retry-After": str(verdict.retry_after)}
-    await reports.report(_rt(request).pool, sid, reason)
-    return 202, "Thank you. A moderator will look at this story.", {}
+                "Retry-After": str(verdict.retry_after)}, None
+    code = await reports.report(_rt(request).pool, sid, reason)
+    return 202, "Thank you. A moderator will look at this story.", {}, code
 
 
 async def api_report(request: Request) -> Response:
@@ -227,10 +239,13 @@ async def api_report(request: Request) -> Response:
         return JSONResponse({"errors": {"request": str(e)}}, status_code=400)
     except ValueError:
         return JSONResponse({"errors": {"reason": "Send {\"reason\": …} as JSON."}}, status_code=422)
-    status, message, headers = await _report(request, _story_uuid(request),
-                                             data.get("reason") if isinstance(data, dict) else None)
+    if not isinstance(data, dict):
+        data = {}
+    status, message, headers, code = await _report(request, _story_uuid(request), data.get("reason"),
+                                                   data.get("kind"))
     if status == 202:
-        return JSONResponse({"status": "received", "message": message}, status_code=202)
+        return JSONResponse({"status": "received", "message": message, "report": code,
+                             "outcome_url": f"/reports/{code}"}, status_code=202, headers={"Cache-Control": "no-store"})
     return JSONResponse({"errors": {"reason": message}}, status_code=status, headers=headers)
 
 
@@ -239,20 +254,36 @@ async def report_page(request: Request) -> Response:
     row, gone = (None, None) if sid is None else await feed.get_story(_rt(request).pool, sid)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
-    return _page(request, "report.html", {"story": row, "error": None}, form=True)
+    return _page(request, "report.html", {"story": row, "error": None, "kinds": reports.KINDS}, form=True)
 
 
 async def report_form(request: Request) -> Response:
     sid = _story_uuid(request)
     form = await request.form()
-    status, message, headers = await _report(request, sid, form.get("reason"))
+    status, message, headers, code = await _report(request, sid, form.get("reason"), form.get("kind") or None)
     row, gone = (await feed.get_story(_rt(request).pool, sid)) if sid else (None, None)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
     response = _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
-                                              "done": message if status == 202 else None},
+                                              "done": message if status == 202 else None, "code": code,
+                                              "kinds": reports.KINDS, "kind": form.get("kind")},
                      status_code=status, form=True)
     response.headers.update(headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def report_outcome_page(request: Request) -> Response:
+    outcome = await reports.outcome(_rt(request).pool, request.path_params["code"])
+    status = 200 if outcome else 404
+    if request.url.path.startswith("/api/"):
+        if outcome is None:
+            return JSONResponse({"error": "No report with that code."}, status_code=404)
+        return JSONResponse({"outcome": outcome, "message": reports.OUTCOMES[outcome]},
+                            headers={"Cache-Control": "no-store"})
+    response = _page(request, "report_outcome.html", {"outcome": outcome, "message": reports.OUTCOMES.get(outcome)},
+                     status_code=status)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -293,9 +324,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/stories/{id}/report", report_page),
             Route("/stories/{id}/report", report_form, methods=["POST"]),
             Route("/feed.atom", atom),
+            Route("/feeds", feeds_page),
             Route("/api/stories", api_stories),
             Route("/api/stories/{id}", api_story),
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
+            Route("/reports/{code}", report_outcome_page),
+            Route("/api/reports/{code}", report_outcome_page),
             Route("/healthz", healthz),
             Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.fold import fold
+
 PAGE = 20
 Q_MAX = 200
 TAG_MAX = 100
@@ -45,8 +47,9 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         # for scripts without word spaces (CJK); see migrations/020_search.sql.
         args.append(q)
         fts = f"search_en @@ websearch_to_tsquery('english', ${len(args)})"
-        args.append(_like(q))
-        where.append(f"({fts} OR {SEARCH_TEXT} ILIKE ${len(args)})")
+        # Accents folded on both sides (shared/fold.py; migrations/180_search_fold.sql).
+        args.append(_like(fold(q)))
+        where.append(f"({fts} OR search_fold ILIKE ${len(args)})")
     args.append(limit + 1)
     rows = await pool.fetch(
         "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
@@ -85,3 +88,12 @@ async def newest_day(pool: asyncpg.Pool) -> Any:
 
 async def resources(pool: asyncpg.Pool) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT revision, intro, entries FROM site_resources WHERE id = 1")
+
+
+async def neighbours(pool: asyncpg.Pool, seq: int) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
+    """The newer and the older published story beside the one at `seq` (feed order)."""
+    newer = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq > $1 ORDER BY seq LIMIT 1", seq)
+    older = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq < $1 ORDER BY seq DESC LIMIT 1", seq)
+    return newer, older

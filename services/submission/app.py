@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers, receipts, retention, stories
+from services.submission import handlers, privacy_check, receipts, retention, stories
 from services.submission import openapi as submission_openapi
 from services.submission.validation import (
     BODY_MAX,
@@ -33,6 +34,7 @@ from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import CONTENT_WARNINGS, THEMES
+from shared.text import clean_for_display
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
@@ -115,7 +117,8 @@ LIMITS = {"title": TITLE_MAX, "body_min": BODY_MIN, "body_max": BODY_MAX, "pen_n
 
 
 async def _form_page(request: Request, state: FormState, errors: dict[str, str], status_code: int = 200,
-                     preview: StoryInput | None = None, headers: dict[str, str] | None = None) -> Response:
+                     preview: StoryInput | None = None, headers: dict[str, str] | None = None,
+                     resend: bool = False, findings: list[privacy_check.Finding] | None = None) -> Response:
     if not state.submission_key:
         state = replace(state, submission_key=receipts.new_submission_key())
     suggestions = await stories.tag_suggestions(_rt(request).pool)
@@ -124,6 +127,7 @@ async def _form_page(request: Request, state: FormState, errors: dict[str, str],
     return _page(request, "form.html", {
         "here": "share", "form": state, "errors": errors, "preview": preview, "suggestions": suggestions,
         "themes": THEMES, "warnings": CONTENT_WARNINGS, "limits": LIMITS, "anchors": FORM_ANCHORS,
+        "resend": resend, "findings": findings or [],
     }, status_code=status_code, headers=headers)
 
 
@@ -134,15 +138,19 @@ async def form(request: Request) -> Response:
 async def submit_form(request: Request) -> Response:
     data = await request.form()
     state = read_form(data)
+    resend = data.get("resend") == "1"
     if not receipts.key_ok(state.submission_key):  # only a form we served has one
         return await _form_page(request, replace(state, submission_key=""), {
             "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
         story = validate_form(state)
     except Invalid as e:
-        return await _form_page(request, state, e.errors, status_code=422)
+        return await _form_page(request, state, e.errors, status_code=422, resend=resend)
     if data.get("action") == "preview":
-        return await _form_page(request, state, {}, preview=story)
+        # The privacy check: advice beside the preview, never a block; it runs here
+        # and sends nothing anywhere.
+        findings = await asyncio.to_thread(privacy_check.check, story.title, story.body, story.pen_name)
+        return await _form_page(request, state, {}, preview=story, resend=resend, findings=findings)
     if (limited := await _rate_limited(request)) is not None:
         return limited
     try:
@@ -150,7 +158,8 @@ async def submit_form(request: Request) -> Response:
     except stories.KeyReused:
         # Back, edit, send: a new story from the page of one already sent.
         done = await _submit(request, story, None)
-    return _page(request, "receipt.html", {"receipt": done.code, "here": "share"}, status_code=201)
+    return _page(request, "receipt.html", {"receipt": done.code, "here": "share", "resend": resend},
+                 status_code=201)
 
 
 async def privacy(request: Request) -> Response:
@@ -185,6 +194,26 @@ async def status_form(request: Request) -> Response:
                 "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
         await stories.withdraw(_rt(request).pool, row["story_id"])
         return _page(request, "status.html", {"here": "status", "withdrawn": True})
+    if action == "appeal" and row["status"] == "rejected":
+        message = data.get("message")
+        message = clean_for_display(message).strip()[:stories.APPEAL_MESSAGE_MAX] if isinstance(message, str) else ""
+        if not message:
+            text = await stories.story_text(_rt(request).pool, row["story_id"])
+            return _page(request, "status.html", ctx | {"text": text, "errors": {
+                "message": "Tell the moderators why they should look again."}}, status_code=422)
+        try:
+            await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
+        except stories.AppealRefused as e:
+            return _page(request, "status.html", ctx | {"errors": {"receipt": _APPEAL_REFUSED[e.why][1]}},
+                         status_code=409)
+        row = dict(row) | {"status": "appealed"}
+        ctx |= {"story": row}
+    text = await stories.story_text(_rt(request).pool, row["story_id"])
+    if action == "resend" and text is not None:
+        # "Edit and send again": the stored story, prefilled, with a fresh submission
+        # key, so sending files a new story with a new receipt code.
+        return await _form_page(request, FormState(**stories.resend_state(text)), {}, resend=True)
+    ctx |= {"text": text}
     if action == "confirm-withdraw":
         return _page(request, "status.html", ctx | {"confirming": True})
     return _page(request, "status.html", ctx)
@@ -250,7 +279,39 @@ async def api_status(request: Request) -> Response:
     body = {"status": row["status"]}
     if row["status"] == "rejected" and row["reason"]:
         body["reason"] = row["reason"]
+    text = await stories.story_text(_rt(request).pool, row["story_id"])
+    if text is not None:  # hers to keep and resend, until it is published, withdrawn or purged
+        body |= {"title": text["title"], "body": text["body"]}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+_APPEAL_REFUSED = {
+    "not_rejected": (409, "Only a story that was not published can be appealed."),
+    "already": (409, "This rejection was already appealed; each rejection can be appealed once."),
+    "too_late": (409, "The time to appeal this rejection has passed; you are welcome to edit and send it again."),
+}
+
+
+async def api_appeal(request: Request) -> Response:
+    """An appeal with the receipt code alone: {"receipt", "message"} → 202."""
+    row, error = await _api_receipt(request)
+    if error:
+        return error
+    data = json.loads(await request.body())
+    message = data.get("message")
+    message = clean_for_display(message).strip() if isinstance(message, str) else ""
+    if not message:
+        return JSONResponse({"errors": {"message": "Tell the moderators why they should look again."}},
+                            status_code=422)
+    if len(message) > stories.APPEAL_MESSAGE_MAX:
+        return JSONResponse({"errors": {"message": f"Keep the message to {stories.APPEAL_MESSAGE_MAX} characters."}},
+                            status_code=422)
+    try:
+        await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
+    except stories.AppealRefused as e:
+        status, text = _APPEAL_REFUSED[e.why]
+        return JSONResponse({"errors": {"receipt": text}, "reason": e.why}, status_code=status)
+    return JSONResponse({"status": "appealed"}, status_code=202, headers={"Cache-Control": "no-store"})
 
 
 async def api_withdraw(request: Request) -> Response:
@@ -290,6 +351,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/stories", api_submit, methods=["POST"]),
             Route("/api/receipts/status", api_status, methods=["POST"]),
             Route("/api/receipts/withdraw", api_withdraw, methods=["POST"]),
+            Route("/api/receipts/appeal", api_appeal, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/openapi.json", submission_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),

@@ -12,7 +12,7 @@ from services.submission import receipts
 from services.submission.validation import StoryInput
 from shared.events import new_event
 from shared.outbox import enqueue, erase_story_events
-from shared.taxonomy import is_theme
+from shared.taxonomy import CONTENT_WARNINGS, is_theme
 
 
 class KeyReused(Exception):
@@ -107,3 +107,61 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
         await erase_story_events(conn, [story_id])
         await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))
     return True
+
+
+# Statuses whose text the receipt holder may read back: the story is still hers to
+# keep and resend. Never after withdrawal or purge (the text is gone), and not once
+# published (it is on the stories page).
+TEXT_VISIBLE = ("received", "in_review", "rejected", "appealed")
+
+
+async def story_text(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | None:
+    """Title, text and labels of a story the receipt holder may read back, or None."""
+    row = await pool.fetchrow(
+        "SELECT status, title, body, pen_name, tags, content_warnings, appealed FROM stories WHERE story_id = $1",
+        story_id)
+    if row is None or row["status"] not in TEXT_VISIBLE or row["title"] is None or row["body"] is None:
+        return None
+    return row
+
+
+def resend_state(row: asyncpg.Record) -> dict[str, object]:
+    """The form's fields prefilled from a stored story (for "Edit and send again")."""
+    themes = [t for t in row["tags"] if is_theme(t)]
+    known_cw = {c.casefold() for c in CONTENT_WARNINGS}
+    return {
+        "title": row["title"], "body": row["body"], "pen_name": row["pen_name"] or "",
+        "heritage": ", ".join(t for t in row["tags"] if not is_theme(t)),
+        "themes": tuple(themes),
+        "cw": tuple(c for c in row["content_warnings"] if c.casefold() in known_cw),
+        "cw_other": ", ".join(c for c in row["content_warnings"] if c.casefold() not in known_cw),
+    }
+
+
+APPEAL_MESSAGE_MAX = 2000
+
+
+class AppealRefused(Exception):
+    """Why an appeal cannot be filed: `not_rejected`, `already` or `too_late`."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+async def appeal(pool: asyncpg.Pool, story_id: uuid.UUID, message: str, days: int) -> None:
+    """File the author's appeal of a rejection: once per story, within `days` of the
+    rejection; the receipt then says `appealed` and moderation gets StoryAppealed."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT status, appealed, status_changed_on >= current_date - $2::int AS in_time FROM stories"
+            " WHERE story_id = $1 FOR UPDATE", story_id, days)
+        if row is None or row["status"] != "rejected":
+            raise AppealRefused("already" if row is not None and row["appealed"] else "not_rejected")
+        if row["appealed"]:
+            raise AppealRefused("already")
+        if not row["in_time"]:
+            raise AppealRefused("too_late")
+        await conn.execute("UPDATE stories SET status = 'appealed', appealed = true, status_changed_on = current_date"
+                           " WHERE story_id = $1", story_id)
+        await enqueue(conn, new_event("StoryAppealed", story_id=str(story_id), message=message))

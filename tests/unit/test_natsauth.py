@@ -30,3 +30,15 @@ def test_every_rate_limit_scope_is_in_its_identitys_buckets() -> None:
         opened = scopes_opened(service)
         assert opened, f"{service}: no limiter found; the scan is broken"
         assert opened <= table[service], (service, opened - table[service])
+
+
+def test_the_readmes_permission_table_names_every_subject_an_identity_publishes() -> None:
+    from shared.events import EVENT_TYPES
+
+    rows = {line.split("|")[1].strip(" `"): line for line in (ROOT / "README.md").read_text().splitlines()
+            if line.startswith("| `")}
+    for ident in SERVICES:
+        if ident.user == "moderation-worker":
+            continue  # its row says "moderation's subjects"
+        for event in ident.publishes:
+            assert f"`{EVENT_TYPES[event].subject}`" in rows[ident.user], (ident.user, event)

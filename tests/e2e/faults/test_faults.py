@@ -196,7 +196,7 @@ def test_relay_killed_between_commit_and_publish(scratch: ScratchStack, scratch_
         receipts = submit_many(stack, names, 8)
         # Committed, with their events waiting in the outbox: nothing could publish them.
         waiting = db_fetch(dsn, "SELECT count(*) AS n FROM submission.outbox o JOIN submission.stories s"
-                                " ON s.story_id = o.story_id WHERE s.title = ANY($1) AND o.published_at IS NULL",
+                                " ON s.story_id = o.story_id WHERE s.title = ANY($1) AND o.published_on IS NULL",
                            names)[0]["n"]
         assert waiting == len(names)
         (service,) = scratch.children("serve submission")
