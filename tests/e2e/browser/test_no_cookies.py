@@ -1,6 +1,11 @@
-"""A member whose browser refuses every cookie (Chromium's own "block all cookies"
-setting, in a profile of its own) can share, preview, get a receipt, check it and
-withdraw, with and without JavaScript; no public page even tries to set a cookie.
+"""A member whose browser keeps no cookie can share, preview, get a receipt, check it
+and withdraw, with and without JavaScript; no public page even tries to set a cookie.
+
+Chromium's "block all cookies" preference, written into a fresh profile, was not
+honoured under Playwright's persistent context here (the moderation cookie was still
+stored), so the browser's cookie jar is cut off at the network instead: every
+response loses its Set-Cookie and every request its Cookie header. The test first
+proves the cut on moderation's login page, which does offer a cookie.
 Screenshots in /work/wt/notes/shots/trustedge/ (or test-artifacts/)."""
 
 from __future__ import annotations
@@ -46,8 +51,19 @@ def cookieless(request: pytest.FixtureRequest) -> Iterator[Any]:
         ctx.route(NEUTRAL + "**", lambda route: route.fulfill(status=200, body=NEUTRAL_HTML,
                                                               content_type="text/html; charset=utf-8"))
         set_cookies: list[str] = []
-        ctx.on("response", lambda r: set_cookies.extend(
-            f"{r.url} {v}" for k, v in r.headers.items() if k.lower() == "set-cookie"))
+
+        def no_cookies(route: Any) -> None:
+            headers = {k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
+            response = route.fetch(headers=headers)
+            kept = {}
+            for k, v in response.headers.items():
+                if k.lower() == "set-cookie":
+                    set_cookies.append(f"{route.request.url} {v}")
+                else:
+                    kept[k] = v
+            route.fulfill(response=response, headers=kept)
+
+        ctx.route("http://127.0.0.1*/**", no_cookies)
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         yield page, set_cookies
         ctx.close()
