@@ -4,9 +4,10 @@
   (`X-Forwarded-For`, used only for rate-limit keys, never stored) and which scheme
   it used (`X-Forwarded-Proto`, for Secure cookies and HSTS). The header handling
   is uvicorn's own ProxyHeadersMiddleware (the list is checked by config.addresses).
-- State changes refuse cross-site browser requests: an `Origin` of another site or
-  `Sec-Fetch-Site: cross-site` → 403. Requests with neither (curl, scripts, other
-  services) are served as before. This, not a cookie, protects the public forms.
+- State changes refuse cross-site browser requests: `Sec-Fetch-Site: cross-site`, or
+  (from a browser too old to send Sec-Fetch-Site) an `Origin` that is not this site
+  → 403. Requests with neither (curl, scripts, other services) are served as before.
+  This, not a cookie, protects the public forms.
 - JSON API routes take only `Content-Type: application/json` for state changes
   (415 otherwise): a cross-site page cannot send that type without a CORS
   preflight, which is never granted.
@@ -126,8 +127,14 @@ class Edges:
         api = scope["path"].startswith("/api/")
         site = _header(scope, b"sec-fetch-site")
         origin = _header(scope, b"origin")
-        if (site or "").lower() == "cross-site" or (
-                origin is not None and origin.lower() not in _own_origins(scope, self.origins)):
+        # A browser that sends Sec-Fetch-Site is judged by it alone: with
+        # `Referrer-Policy: no-referrer` (ours) Chromium sends `Origin: null` on our own
+        # form posts. Without it, an Origin that is not this site (`null` included) is refused.
+        if site is not None:
+            cross = site.strip().lower() == "cross-site"
+        else:
+            cross = origin is not None and origin.lower() not in _own_origins(scope, self.origins)
+        if cross:
             message = "Requests from other sites are refused."
             if api:
                 return JSONResponse({"errors": {"request": message}}, status_code=403)
