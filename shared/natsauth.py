@@ -40,9 +40,12 @@ class Identity:
 _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated")
 
 SERVICES: tuple[Identity, ...] = (
-    Identity("submission", ("StorySubmitted", "StoryWithdrawn"), ("submission",), ("submission",),
+    # Rate-limit scopes: submission's story form and receipt look-ups ("receipts", issue 10
+    # point 4), moderation's login throttle (login_user on main; login_pair after issue 10
+    # point 5), publishing's reader reports.
+    Identity("submission", ("StorySubmitted", "StoryWithdrawn"), ("submission",), ("submission", "receipts"),
              "the public story form: publishes new and withdrawn stories, reads moderation's verdicts"),
-    Identity("moderation", _DECISIONS, ("moderation",), ("login_user", "login_client"),
+    Identity("moderation", _DECISIONS, ("moderation",), ("login_user", "login_pair", "login_client"),
              "the moderators' service: publishes decisions and resources, reads withdrawals and reports",
              # the queue page's live updates (views/live.py) hear new and reported stories
              listens=("StoryScreened", "StoryReported")),
