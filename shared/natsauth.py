@@ -34,17 +34,22 @@ class Identity:
     durables: tuple[str, ...]  # its durable consumers on the stream
     buckets: tuple[str, ...]  # rate-limit scopes (KV buckets ratelimit_<scope>, ratelimit_keys_<scope>)
     note: str
+    listens: tuple[str, ...] = ()  # event types it also receives as plain NATS messages (live views)
 
 
 _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated",
               "ReportsResolved")
 
 SERVICES: tuple[Identity, ...] = (
+    # Rate-limit scopes: submission's story form and receipt look-ups, moderation's
+    # login throttle, publishing's reader reports.
     Identity("submission", ("StorySubmitted", "StoryWithdrawn", "StoryAppealed"), ("submission",),
              ("submission", "receipts"),
-             "the public story form: publishes new and withdrawn stories, reads moderation's verdicts"),
+             "the public story form: publishes new, withdrawn and appealed stories, reads moderation's verdicts"),
     Identity("moderation", _DECISIONS, ("moderation",), ("login_pair", "login_client"),
-             "the moderators' service: publishes decisions and resources, reads withdrawals and reports"),
+             "the moderators' service: publishes decisions and resources, reads withdrawals and reports",
+             # the queue page's live updates (views/live.py) hear new and reported stories
+             listens=("StoryScreened", "StoryReported")),
     Identity("moderation-worker", _DECISIONS, ("moderation-screen",), (),
              "screening workers: relay moderation's outbox (so its subjects), read stories.submitted only"),
     Identity("publishing", ("StoryReported",), ("publishing",), ("report",),
@@ -116,7 +121,8 @@ def render() -> str:
         name = ident.user.upper().replace("-", "_") + "_PERMISSIONS"
         out += [f"# {ident.user}: {ident.note}", f"{name} = {{", "  publish: {", "    allow: ["]
         out += [f"      {_q(s)}" for s in allowed_publish(ident)]
-        out += ["    ]", "  }", f"  subscribe: {{ allow: [{_q(inbox_prefix(ident.user) + '.>')}] }}", "}", ""]
+        reads = [inbox_prefix(ident.user) + ".>"] + [EVENT_TYPES[t].subject for t in ident.listens]
+        out += ["    ]", "  }", f"  subscribe: {{ allow: [{', '.join(_q(s) for s in reads)}] }}", "}", ""]
     out += ["accounts {", "  BRAIDED {", "    jetstream: enabled", "    users: ["]
     for ident in SERVICES:
         perm = ident.user.upper().replace("-", "_") + "_PERMISSIONS"

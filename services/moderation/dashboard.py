@@ -165,7 +165,7 @@ async def build(pool: asyncpg.Pool) -> dict[str, Any]:
         "charts": [
             line_chart("Queue depth at the end of each day", days, [float(r["n"]) for r in depth], counts=True),
             stacked_bars("Decisions per day", days, by_day),
-            line_chart("Median days to decision per day", days, med, "d"),
+            line_chart("Median time to decision per day (days)", days, med, "d"),
             hbars("Screen labels of every story in the queue's history", label_counts),
         ],
         # Days, not hours: the queue keeps only the day a story was filed and decided.

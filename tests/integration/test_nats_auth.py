@@ -109,3 +109,23 @@ async def test_a_service_cannot_update_the_stream_or_read_another_services_bucke
         await sub.close()
         await pub.close()
         await admin.close()
+
+
+async def test_moderation_hears_new_and_reported_stories_live(nats_server: EmbeddedNats) -> None:
+    """The queue page's live updates are plain subscriptions: moderation may listen to
+    stories.screened and stories.reported, and nothing else outside its inbox."""
+    mod = await _as(nats_server, "moderation")
+    pub = await _as(nats_server, "publishing")
+    try:
+        sub = await mod.subscribe("stories.reported")
+        await mod.flush(1)
+        await pub.publish("stories.reported", b"{}")
+        assert (await sub.next_msg(timeout=5)).data == b"{}"
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            s = await pub.subscribe("stories.reported")
+            await pub.flush(1)
+            await mod.publish("stories.screened", b"{}")
+            await s.next_msg(timeout=0.5)
+    finally:
+        await mod.close()
+        await pub.close()
