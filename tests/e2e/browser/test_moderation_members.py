@@ -102,7 +102,7 @@ def test_appeal_in_the_queue(stack: Stack, login) -> None:
     sid, title = file_item(stack, title=f"Tết at my aunt's {uuid.uuid4().hex[:6]}",
                            body="Bánh chưng, the street I grew up on, and my girlfriend beside me.")
     db_fetch(stack.dsn, "UPDATE moderation.queue_items SET state = 'appealed', decided_on = current_date,"
-             " decided_seq = nextval('decision_seq'),"
+             " decided_seq = nextval('moderation.decision_seq'),"
              " reason = 'Please leave out the street name.', appeal_message = 'It was my own street; I took the"
              " name out of the second half.', appealed_on = current_date WHERE story_id = $1 RETURNING 1",
              uuid.UUID(sid))

@@ -13,7 +13,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -228,12 +227,18 @@ class Replica:
         return self.cluster.url(self.name, path)
 
 
-def wait_loaded(cluster: Cluster, workers: list[str], timeout: float = 120) -> None:
-    """Until each worker process reports its model loaded (its heartbeat row)."""
-    ids = [f"{socket.gethostname()}-{cluster.procs.procs[w].pid}" for w in workers]
-    wait_until(lambda: db_fetch(cluster.dsn, "SELECT count(*) AS n FROM moderation.screen_workers"
-                                             " WHERE worker_id = ANY($1) AND state = 'loaded'", ids)[0]["n"]
-               == len(ids), timeout, 0.2, f"{workers} loaded")
+def worker_ids(cluster: Cluster) -> set[str]:
+    """Every worker that has reported so far (ids are opaque: no host name or pid)."""
+    return {r["worker_id"] for r in db_fetch(cluster.dsn, "SELECT worker_id FROM moderation.screen_workers")}
+
+
+def wait_loaded(cluster: Cluster, workers: list[str], before: set[str], timeout: float = 120) -> None:
+    """Until as many workers as were started since `before` report their model loaded
+    (their heartbeat rows; worker ids are opaque, so new rows are the new workers)."""
+    def loaded() -> int:
+        rows = db_fetch(cluster.dsn, "SELECT worker_id FROM moderation.screen_workers WHERE state = 'loaded'")
+        return len({r["worker_id"] for r in rows} - before)
+    wait_until(lambda: loaded() >= len(workers), timeout, 0.2, f"{workers} loaded")
 
 
 def screening_rate(cluster: Cluster, workers: list[str], submit, titles: list[str], timeout: float = 300) -> float:
@@ -243,9 +248,10 @@ def screening_rate(cluster: Cluster, workers: list[str], submit, titles: list[st
     `submit(titles)` fills the stream, then thawed together: the figure is screening,
     not start-up or the submission rate. A frozen worker's pending pull request expires
     within its 1 s fetch wait, so nothing is handed to it while it is frozen."""
+    before = worker_ids(cluster)
     for w in workers:
         cluster.worker(w)
-    wait_loaded(cluster, workers)
+    wait_loaded(cluster, workers, before)
     frozen = [psutil.Process(cluster.procs.procs[w].pid) for w in workers]
     for p in frozen:
         p.suspend()

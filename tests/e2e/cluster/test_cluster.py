@@ -17,7 +17,7 @@ import nats
 import nats.errors
 import pytest
 
-from tests.e2e.cluster.harness import Cluster, Replica, screening_rate, wait_loaded
+from tests.e2e.cluster.harness import Cluster, Replica, screening_rate, wait_loaded, worker_ids
 from tests.hardening import submit_many, titles
 from tests.stack import db_fetch, wait_until
 
@@ -96,9 +96,10 @@ def test_screening_rate_with_one_worker_then_two(cluster: Cluster) -> None:
 
 
 def test_nats_node_and_worker_sigkilled_mid_burst(cluster: Cluster) -> None:
+    before = worker_ids(cluster)
     cluster.worker("worker-a")
     cluster.worker("worker-b")
-    wait_loaded(cluster, ["worker-a", "worker-b"])
+    wait_loaded(cluster, ["worker-a", "worker-b"], before)
     names = titles("cluster-kill", BURST)
     done: dict[str, dict[str, str]] = {}
     t = threading.Thread(target=lambda: done.update(receipts=_submit_both(cluster, names)))

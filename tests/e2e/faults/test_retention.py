@@ -52,7 +52,7 @@ def test_rejected_story_purged_from_every_schema(scratch: ScratchStack, scratch_
     # The decision itself stays in the append-only audit log, without the text.
     audit = db_fetch(dsn, "SELECT detail FROM moderation.audit_log WHERE story_id = $1", ids["rejected"])
     assert audit and markers["rejected"] not in str(audit)
-    purged = httpx.get(stack.url("submission", "/metrics"), timeout=5).text
+    purged = httpx.get(f"http://127.0.0.1:{stack.metrics_ports['submission']}/metrics", timeout=5).text
     assert 'braided_retention_purged_total{schema="submission"}' in purged
 
 
