@@ -30,6 +30,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
@@ -255,8 +256,12 @@ class Procs:
 
 
 def serve(procs: Procs, stack_env: dict[str, str], service: str, tmp: Path, **env: str) -> str:
+    """One more `braided serve` beside the stack, as `service`'s NATS identity
+    (stack_env holds every identity's credentials under the service's name)."""
     port = free_port()
-    proc = procs.start([PY, "-m", "braided", "serve", service, "--port", str(port)], stack_env | env,
+    creds = json.loads(stack_env["BENCH_NATS_IDENTITIES"])[service]
+    proc = procs.start([PY, "-m", "braided", "serve", service, "--port", str(port)],
+                       stack_env | creds | {f"{service.upper()}_METRICS_PORT": "0"} | env,
                        tmp / f"{service}-{port}.log")
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)
@@ -287,7 +292,8 @@ def main() -> int:
     procs = Procs()
     tmp = Path(tempfile.mkdtemp(prefix="braided-bench-http-"))
     scratch = ScratchStack(tmp / "braided", {"REPORT_RATE_LIMIT": "off", "LOG_LEVEL": "WARNING"})
-    bare_pg, bare_nats = EmbeddedPostgres(tmp / "bare"), EmbeddedNats(tmp / "bare")
+    # The bare app connects as one anonymous client: its server has no accounts.
+    bare_pg, bare_nats = EmbeddedPostgres(tmp / "bare"), EmbeddedNats(tmp / "bare", auth=False)
     try:
         print(f"load: {'wrk' if wrk else 'python generator'} -c{conns} -d{duration:g}s per path; "
               f"{os.cpu_count()} CPUs; temp {tmp}", flush=True)
@@ -307,11 +313,14 @@ def main() -> int:
         asyncio.run(seed(bare_dsn, "bare", base))
         asyncio.run(seed(dsn, "publishing", base))
         braided_pub, braided_sub = stack.url("publishing").rstrip("/"), stack.url("submission").rstrip("/")
-        stack_env = stack.env_with_db() | {"LOG_LEVEL": "WARNING", "REPORT_RATE_LIMIT": "off"}
+        identities = {name: scratch.nats.credentials(name) for name in ("submission", "publishing")}
+        stack_env = stack.env_with_db() | {"LOG_LEVEL": "WARNING", "REPORT_RATE_LIMIT": "off",
+                                           "BENCH_NATS_IDENTITIES": json.dumps(identities)}
         uncached = serve(procs, stack_env, "publishing", tmp, PUBLISHING_PAGE_CACHE_MB="0")
         sha_port = free_port()
         sha_proc = procs.start([PY, str(REPO / "bench" / "serve_sha256_receipts.py"), "--port", str(sha_port)],
-                               stack_env, tmp / "submission-sha256.log")
+                               stack_env | identities["submission"] | {"SUBMISSION_METRICS_PORT": "0"},
+                               tmp / "submission-sha256.log")
         sha_sub = f"http://127.0.0.1:{sha_port}"
         wait_healthy(sha_sub, sha_proc)
         two_pub = two_sub = None
