@@ -71,7 +71,9 @@ async def test_a_node_down_at_start_up_is_skipped(nats_server: EmbeddedNats) -> 
     """The first servers listed are down (nothing listens there); the client goes on
     to the one that answers instead of looping on "waiting for nats"."""
     dead = [f"nats://127.0.0.1:{free_port()}" for _ in range(2)]
-    nc = await bus.connect(f"{dead[0]}, {dead[1]},{nats_server.url}", "test-cluster-url")
+    creds = nats_server.credentials("submission")
+    nc = await bus.connect(f"{dead[0]}, {dead[1]},{nats_server.url}", "test-cluster-url",
+                           user=creds["NATS_USER"], password=creds["NATS_PASSWORD"])
     try:
         assert nc.is_connected
         assert nc.connected_url.port == nats_server.port
