@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import gzip
 import logging
 import uuid
@@ -210,7 +211,8 @@ class PageCacheMiddleware:
         etag = entry.etag if coding is None else entry.etag[:-1] + (b'-br"' if coding == "br" else b'-gz"')
         out = [*entry.headers, (b"etag", etag)]
         inm = headers.get(b"if-none-match")
-        if inm is not None and _etag_matches(inm, entry.etag):
+        if (inm is not None and _etag_matches(inm, entry.etag)) or (
+                inm is None and _not_modified_since(headers.get(b"if-modified-since"), entry.headers)):
             await send({"type": "http.response.start", "status": 304, "headers": out})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -316,3 +318,16 @@ class Listener:
                     with contextlib.suppress(Exception):
                         conn.terminate()
             await asyncio.sleep(1)
+
+
+def _not_modified_since(since: bytes | None, stored: list[tuple[bytes, bytes]]) -> bool:
+    """If-Modified-Since on a cached page (RFC 9110 13.1.3: only when there is no
+    If-None-Match): 304 when the page's Last-Modified is not later."""
+    modified = dict(stored).get(b"last-modified")
+    if since is None or modified is None:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(modified.decode()) <= email.utils.parsedate_to_datetime(
+            since.decode())
+    except (TypeError, ValueError):
+        return False
