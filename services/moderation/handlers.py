@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from services.moderation import exchange
 from services.moderation.screen.policy import ScreenResult
 from shared.events import Event, new_event
 from shared.outbox import enqueue, erase_story_events
@@ -24,6 +25,7 @@ async def file_story(conn: asyncpg.Connection, event: Event, result: ScreenResul
         uuid.UUID(d["story_id"]), d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
         result.label, result.severity, result.scores, result.passages, result.term_hits, result.model)
     if inserted:
+        await exchange.file_extras(conn, d)
         await enqueue(conn, new_event("StoryScreened", story_id=d["story_id"], label=result.label))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from services.moderation import exchange
 from services.moderation.screen.policy import OUTCOMES
 
 STATES = ("pending", "approved", "rejected", "unpublished", "reported")
@@ -26,7 +27,9 @@ _COLUMNS = ("q.story_id, q.title, q.body, q.pen_name, q.tags, q.content_warnings
             " q.passages, q.term_hits, q.model, q.state, q.queued_at, q.decided_at, q.reason,"
             " q.unpublished_at, q.unpublished_reason, q.claimed_at,"
             " (SELECT username FROM moderators WHERE id = q.claimed_by) AS claimed_by_name, q.claimed_by,"
-            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name")
+            " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name,"
+            " q.prompt_id, (SELECT title FROM prompts p WHERE p.prompt_id = q.prompt_id) AS prompt_title,"
+            " q.in_response_to, q.lang, q.translation, q.glossary")
 
 
 class BadCursor(ValueError):
@@ -180,6 +183,7 @@ def item_json(row: asyncpg.Record) -> dict[str, Any]:
         "reason": row["reason"],
         "claimed_by": row["claimed_by_name"] if row["claimed_at"] else None,
     }
+    out |= exchange.item_extras(row)
     if "report_reasons" in row.keys():
         out["reports"] = list(row["report_reasons"] or [])
     if row["state"] == "unpublished":

@@ -21,9 +21,9 @@ import asyncpg
 
 from services.moderation import wordlists
 from services.moderation.handlers import HANDLERS
-from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms, screen_stories
+from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms
 from services.moderation.screen.terms import Terms
-from services.moderation.story_text import StoryText
+from services.moderation.screen_parts import screen_events
 from shared import bus
 from shared.config import Settings
 from shared.events import Event
@@ -102,8 +102,8 @@ class Worker:
         story is filed and acked by the consumer) as soon as its windows are scored."""
         started = time.monotonic()
         log.info("screening", extra={"stories": [e.data["story_id"] for e in events]})
-        stories = [StoryText(e.data["title"], e.data["body"]) for e in events]
-        async for n, result in screen_stories(self.holder.model, stories, await self.terms(), self.policy):
+        # Every part readers will see (story, second-language version, glossary): screen_parts.py
+        async for n, result in screen_events(self.holder.model, events, await self.terms(), self.policy):
             yield n, result
             # Filed by now. The story id and label only: never its text.
             log.info("screened", extra={"story_id": events[n].data["story_id"], "label": result.label,

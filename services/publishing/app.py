@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.publishing import feed, reports
+from services.publishing import exchange, exchange_views, feed, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from shared import bus
@@ -159,7 +159,10 @@ async def story_page(request: Request) -> Response:
     if row is None:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
-    return _html(request, "story.html", {"story": row}, row["published_on"], trust_date=True)
+    # Not trust_date: responses, resonance and prompt titles change the page after its day.
+    return _html(request, "story.html", {"story": row, "x": exchange.story_extras(row),
+                                         "version": request.query_params.get("version"),
+                                         "with_glossary": exchange.with_glossary}, row["published_on"])
 
 
 async def atom(request: Request) -> Response:
@@ -182,7 +185,8 @@ def _json(request: Request, data: Any, last_modified: dt.date | None = None) -> 
 async def api_stories(request: Request) -> Response:
     cursor, tag, q = _query(request)
     try:
-        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q)
+        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q,
+                                                       prompt=request.query_params.get("prompt") or None)
     except feed.BadQuery as e:
         return JSONResponse({"errors": {"query": str(e)}}, status_code=422)
     return _json(request, {"items": [feed.story_json(r) for r in stories], "next": next_cursor}, _newest(stories))
@@ -278,6 +282,9 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.report_rate_limit is not None:
         limit, period = rt.settings.report_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
+    if rt.settings.resonance_rate_limit is not None:
+        limit, period = rt.settings.resonance_rate_limit
+        rt.extra["resonance_limiter"] = RateLimiter(rt.js, "resonate", limit, period)
     return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
 
 
@@ -297,6 +304,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/stories", api_stories),
             Route("/api/stories/{id}", api_story),
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
+            *exchange_views.routes(_html, _page, _json),
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             Route("/openapi.json", publishing_openapi.openapi),

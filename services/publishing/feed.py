@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from services.publishing.exchange import COLUMNS, SEARCH_EXTRA, story_extras
+
 PAGE = 20
 Q_MAX = 200
 TAG_MAX = 100
@@ -26,7 +28,8 @@ def _like(q: str) -> str:
 
 
 async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str | None = None,
-                       q: str | None = None, limit: int = PAGE) -> tuple[list[asyncpg.Record], str | None]:
+                       q: str | None = None, limit: int = PAGE,
+                       prompt: str | None = None) -> tuple[list[asyncpg.Record], str | None]:
     where, args = ["true"], []
     if cursor:
         if not cursor.isdigit() or len(cursor) > 18:
@@ -46,19 +49,24 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         args.append(q)
         fts = f"search_en @@ websearch_to_tsquery('english', ${len(args)})"
         args.append(_like(q))
-        where.append(f"({fts} OR {SEARCH_TEXT} ILIKE ${len(args)})")
+        # ... and the author's second-language version and glossary (exchange.py).
+        where.append(f"({fts} OR {SEARCH_TEXT} ILIKE ${len(args)} OR {SEARCH_EXTRA} ILIKE ${len(args)})")
+    if prompt:
+        try:
+            args.append(uuid.UUID(prompt))
+        except ValueError:
+            raise BadQuery("That is not a writing prompt we know.") from None
+        where.append(f"prompt_id = ${len(args)}")
     args.append(limit + 1)
     rows = await pool.fetch(
-        "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
-        f" WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}", *args)
+        f"SELECT {COLUMNS} FROM stories s WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}", *args)
     next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
 async def get_story(pool: asyncpg.Pool, story_id: uuid.UUID) -> tuple[asyncpg.Record | None, str | None]:
     row = await pool.fetchrow(
-        "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
-        " WHERE story_id = $1", story_id)
+        f"SELECT {COLUMNS} FROM stories s WHERE s.story_id = $1", story_id)
     if row is not None:
         return row, None
     return None, await pool.fetchval("SELECT why FROM gone_stories WHERE story_id = $1", story_id)
@@ -69,7 +77,7 @@ def story_json(row: asyncpg.Record) -> dict[str, Any]:
         "id": str(row["story_id"]), "title": row["title"], "body": row["body"], "pen_name": row["pen_name"],
         "tags": list(row["tags"]), "content_warnings": list(row["content_warnings"]),
         "published_on": row["published_on"].isoformat(),
-    }
+    } | story_extras(row)
 
 
 async def all_tags(pool: asyncpg.Pool) -> list[asyncpg.Record]:

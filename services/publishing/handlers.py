@@ -7,6 +7,7 @@ import uuid
 
 import asyncpg
 
+from services.publishing import exchange
 from shared.events import Event
 from shared.outbox import erase_story_events
 
@@ -21,6 +22,7 @@ async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (story_id) DO NOTHING",
         story_id, d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
         dt.date.fromisoformat(d["published_on"]))
+    await exchange.on_approved_extras(conn, event)
 
 
 async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
@@ -54,4 +56,4 @@ HANDLERS = {
     "StoryWithdrawn": on_withdrawn,
     "StoryUnpublished": on_unpublished,
     "ResourcesUpdated": on_resources_updated,
-}
+} | exchange.HANDLERS

@@ -42,10 +42,12 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
         # roll back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
             "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, pen_name, tags,"
-            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " content_warnings, prompt_id, in_response_to, lang, translation, glossary)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             " ON CONFLICT (receipt_lookup) DO NOTHING RETURNING story_id",
             story_id, receipts.lookup_key(code), code_hash, story.title, story.body, story.pen_name,
-            story.tags, story.content_warnings)
+            story.tags, story.content_warnings, story.prompt_id, story.in_response_to, story.lang,
+            story.translation, story.glossary)
         if stored is not None:
             await enqueue(conn, event)
             return Submitted(code, "received", replayed=False)
@@ -99,7 +101,8 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
             return False
         await conn.execute(
             "UPDATE stories SET status = 'withdrawn', title = NULL, body = NULL, pen_name = NULL,"
-            " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date"
+            " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date,"
+            " prompt_id = NULL, in_response_to = NULL, lang = NULL, translation = NULL, glossary = '[]'"
             " WHERE story_id = $1", story_id)
         # Events already sent hold the text in our outbox and in the stream: erase both.
         await erase_story_events(conn, [story_id])

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from services.moderation import reasons
+from services.moderation import exchange, reasons
 from services.moderation.decisions import DECISIONS, REASON_MAX, Conflict, Decision, decide, dismiss_reports, takedown
 from services.moderation.web import EXPIRED, back, done, error, form, json_body, moderator_only, rt, story_id
 from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS_MAX, TAGS_MAX, tags_problem
@@ -52,11 +52,18 @@ def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> 
         tags = _phrases(data["tags"], "tags", errors, TAGS_MAX)
         if "tags" not in errors and (problem := tags_problem(tags)):
             errors["tags"] = problem
+    glossary = None
+    if data.get("glossary") is not None:
+        parsed = exchange.parse_glossary(data["glossary"])
+        if isinstance(parsed, str):
+            errors["glossary"] = parsed
+        else:
+            glossary = parsed
     if decision == "reject" and not reason:
         errors["reason"] = "Give the author a reason (or pick one); they will see it with their receipt."
     if errors:
         return errors
-    return Decision(decision, reason, cws, tags)
+    return Decision(decision, reason, cws, tags, glossary)
 
 
 async def _item_form(request: Request) -> tuple[uuid.UUID, FormData] | Response:
@@ -115,7 +122,8 @@ async def decide_form(request: Request) -> Response:
     if isinstance(parsed_form, Response):
         return parsed_form
     sid, data = parsed_form
-    parsed = parse_decision({k: data.get(k) for k in ("decision", "reason", "template", "content_warnings", "tags")},
+    parsed = parse_decision({k: data.get(k) for k in ("decision", "reason", "template", "content_warnings", "tags",
+                                                      "glossary")},
                             await reasons.by_id(rt(request).pool))
     if isinstance(parsed, dict):
         return error(request, " ".join(parsed.values()), 422)
