@@ -45,6 +45,7 @@ async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
     story_id = uuid.UUID(event.data["story_id"])
     await conn.execute("INSERT INTO withdrawn_stories (story_id) VALUES ($1) ON CONFLICT DO NOTHING", story_id)
     await conn.execute("DELETE FROM queue_items WHERE story_id = $1", story_id)
+    await conn.execute("UPDATE queue_items SET in_response_to = NULL WHERE in_response_to = $1", story_id)
     await erase_story_events(conn, [story_id])
     # Reports quote the story; they go with it.
     await conn.execute("DELETE FROM reports WHERE story_id = $1", story_id)

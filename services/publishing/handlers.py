@@ -28,6 +28,8 @@ async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
 async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     sid = uuid.UUID(story_id)
     await conn.execute("DELETE FROM stories WHERE story_id = $1", sid)
+    # Stories written in response keep no pointer to it (the links vanish either way).
+    await conn.execute("UPDATE stories SET in_response_to = NULL WHERE in_response_to = $1", sid)
     await erase_story_events(conn, [sid])
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
                        " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)

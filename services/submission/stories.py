@@ -104,6 +104,7 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
             " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date,"
             " prompt_id = NULL, in_response_to = NULL, lang = NULL, translation = NULL, glossary = '[]'"
             " WHERE story_id = $1", story_id)
+        await conn.execute("UPDATE stories SET in_response_to = NULL WHERE in_response_to = $1", story_id)
         # Events already sent hold the text in our outbox and in the stream: erase both.
         await erase_story_events(conn, [story_id])
         await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))
