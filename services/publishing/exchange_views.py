@@ -83,7 +83,8 @@ async def api_prompts(request: Request) -> Response:
 
 
 def _q(request: Request) -> str | None:
-    return (request.query_params.get("q") or "").strip()[:exchange.Q_MAX] or None
+    # PostgreSQL text cannot hold NUL; nothing a reader looks for contains one.
+    return (request.query_params.get("q") or "").replace("\x00", "").strip()[:exchange.Q_MAX] or None
 
 
 async def glossary_page(request: Request) -> Response:
