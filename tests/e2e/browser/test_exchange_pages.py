@@ -71,7 +71,7 @@ def test_exchange_pages_at_360px(stack: Stack, exchange: dict[str, str], new_pag
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, name
         if js:
             _shot(page, f"{name}-360")
-        page.context.close()
+        page.close()
     assert failures == {}, failures
 
 
