@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_TMP := $(or $(TMPDIR),/tmp)/braided-tests-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)
 
-.PHONY: install run test test-fast lint tools bench-screen bench-queue bench-load bench-cluster models clean
+.PHONY: install run test test-fast lint tools bench-screen eval-screen bench-queue bench-load bench-cluster bench-http models clean
 
 # Deploy validation tools (checkov, kubernetes-validate, hadolint, check-jsonschema)
 # live in a venv of their own: checkov's dependencies clash with the project's pins.
@@ -53,6 +53,10 @@ test-fast: install
 bench-screen: install
 	$(BIN)/python bench/screen.py
 
+# The configured screen over a benign identity corpus and a hostile set: per term, the share it would flag or hold.
+eval-screen: install
+	$(BIN)/python bench/eval_screen.py
+
 # 1,000 submissions from 50 concurrent clients on a fresh stack: wall time, p50/p99.
 bench-load: install
 	$(BIN)/python bench/load.py
@@ -63,6 +67,11 @@ bench-queue: install
 # screened by one worker vs two, then a NATS node and a worker SIGKILLed mid-burst.
 bench-cluster: install
 	$(BIN)/python bench/cluster.py
+
+# Braided against a bare Starlette app doing the same I/O (wrk, side by side in one run),
+# then the public pages at 10k, 100k and 1M stories. ARGS=--quick for a short run.
+bench-http: install
+	$(BIN)/python bench/http.py $(ARGS)
 
 models: install
 	$(BIN)/braided fetch-model

@@ -59,7 +59,12 @@ def _records(n: int, decided: int, rng: random.Random) -> list[tuple]:
         out.append((uuid.uuid4(), f"Story {i}: " + " ".join(rng.choice(WORDS) for _ in range(5)), body, None,
                     ["Filipino", "food"], [], label, RANK[label] + top, json.dumps(scores), json.dumps(passages),
                     "[]", None, state, queued, decided_at))
-    return out
+    # The queue keeps days and sequence numbers only (migration 101): number the rows in
+    # the order their times give, then keep the day.
+    out.sort(key=lambda r: r[13])
+    decided_order = {r[0]: n for n, r in enumerate(sorted((r for r in out if r[14]), key=lambda r: r[14]), 1)}
+    return [(*r[:13], n, r[13].date(), decided_order.get(r[0]), r[14].date() if r[14] else None)
+            for n, r in enumerate(out, 1)]
 
 
 async def seed(dsn: str, n: int, decided: int) -> float:
@@ -71,7 +76,10 @@ async def seed(dsn: str, n: int, decided: int) -> float:
         await conn.copy_records_to_table(
             "queue_items", schema_name="moderation", records=records,
             columns=["story_id", "title", "body", "pen_name", "tags", "content_warnings", "label", "severity",
-                     "scores", "passages", "term_hits", "model", "state", "queued_at", "decided_at"])
+                     "scores", "passages", "term_hits", "model", "state", "queue_seq", "queued_on", "decided_seq",
+                     "decided_on"])
+        await conn.execute("SELECT setval(pg_get_serial_sequence('moderation.queue_items', 'queue_seq'), $1)",
+                           len(records))
         elapsed = time.perf_counter() - started
         await conn.execute("VACUUM ANALYZE moderation.queue_items")  # what autovacuum would do shortly
         return elapsed
@@ -92,13 +100,13 @@ def time_get(client: httpx.Client, path: str, requests: int) -> list[float]:
 
 async def sql_baselines(dsn: str, deep_cursor: tuple, depth: int, requests: int) -> dict[str, list[float]]:
     conn = await asyncpg.connect(dsn, server_settings={"search_path": "moderation"})
-    order = "ORDER BY severity DESC, queued_at, story_id"
-    cols = "story_id, title, body, label, severity, scores, passages, term_hits, queued_at"
+    order = "ORDER BY severity DESC, queue_seq"
+    cols = "story_id, title, body, label, severity, scores, passages, term_hits, queued_on"
     queries = {
         "keyset, first page": (f"SELECT {cols} FROM queue_items WHERE state = 'pending' {order} LIMIT 26", []),
         f"keyset, page at item {depth:,}": (
             f"SELECT {cols} FROM queue_items WHERE state = 'pending' AND severity <= $1::real AND"
-            f" (severity < $1::real OR (queued_at, story_id) > ($2, $3)) {order} LIMIT 26", list(deep_cursor)),
+            f" (severity < $1::real OR queue_seq > $2) {order} LIMIT 26", list(deep_cursor[:2])),
         f"OFFSET {depth:,} (baseline)": (
             f"SELECT {cols} FROM queue_items WHERE state = 'pending' {order} OFFSET {depth} LIMIT 26", []),
     }

@@ -59,18 +59,40 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_migrate_all(db_url))
         env = dict(os.environ, DATABASE_URL=db_url, NATS_URL=nats_url, SESSION_SECRET=settings.secret(),
                    DATA_DIR=str(settings.data_dir))
+        if not settings.nats_url:  # the embedded server: each child gets its own identity from its secrets
+            env["NATS_SECRETS_DIR"] = str(settings.data_dir / "nats-secrets")
         code = Supervisor(settings, env).run()
     print("Braided stopped.", flush=True)
     return code
 
 
+def _uvicorn_options(settings: Settings, service: str, port_: int | None) -> dict[str, object]:
+    # uvloop and httptools (pinned in pyproject.toml), named so a missing one fails loudly
+    # instead of uvicorn quietly falling back to asyncio and h11.
+    return dict(host=settings.host, port=port_ or port(settings, service), loop="uvloop", http="httptools",
+                access_log=False, log_config=None, proxy_headers=False, server_header=False,
+                lifespan="on", timeout_graceful_shutdown=5)
+
+
+def serve_app():  # noqa: ANN201 - a Starlette app, built in each worker process uvicorn starts
+    """The app of the service named in BRAIDED_SERVE (WEB_CONCURRENCY > 1: uvicorn's
+    workers import this factory, each building its own app, pool and consumers)."""
+    service = os.environ["BRAIDED_SERVE"]
+    settings = Settings.from_env()
+    logs.setup(service, settings.log_level)
+    return BY_NAME[service].create_app(settings)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    app = BY_NAME[args.service].create_app(settings)
-    uvicorn.run(app, host=settings.host, port=args.port or port(settings, args.service),
-                access_log=False, log_config=None, proxy_headers=False, server_header=False,
-                lifespan="on", timeout_graceful_shutdown=5)
+    options = _uvicorn_options(settings, args.service, args.port)
+    if settings.web_concurrency > 1:
+        # One listening socket, WEB_CONCURRENCY processes accepting on it.
+        os.environ["BRAIDED_SERVE"] = args.service
+        uvicorn.run("braided.cli:serve_app", factory=True, workers=settings.web_concurrency, **options)
+    else:
+        uvicorn.run(BY_NAME[args.service].create_app(settings), **options)
     return 0
 
 

@@ -5,16 +5,35 @@ a child that dies restarted, all stopped on SIGINT or SIGTERM."""
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from braided.services import SERVICES
 from shared.config import Settings
+from shared.natsauth import credentials, identity_for
 
 log = logging.getLogger("braided.supervisor")
+
+
+def first_moderator_hint(settings: Settings) -> str:
+    """How to add the first moderator to THIS installation: with the DATA_DIR (or
+    database) in force, since the command run from another directory or without the
+    variable would start a second embedded database of its own, add the admin
+    there, and the login here would then fail."""
+    if settings.database_url:
+        where = "  (with the same DATABASE_URL as this server, which is set in its environment)\n"
+        command = ".venv/bin/braided add-moderator YOUR_NAME --role admin"
+    else:
+        where = ""
+        command = (f"DATA_DIR={shlex.quote(str(settings.data_dir))}"
+                   " .venv/bin/braided add-moderator YOUR_NAME --role admin")
+    return ("\nCreate the first moderator (the password is read from standard input):\n"
+            f"  {command}\n{where}")
 
 
 def port(settings: Settings, service: str) -> int:
@@ -46,9 +65,18 @@ class Supervisor:
         for s in SERVICES:
             self.commands |= s.processes(settings)
 
+    def child_env(self, name: str) -> dict[str, str]:
+        """The environment of one child: with a NATS password folder, its own NATS
+        identity (shared/natsauth.py), unless credentials were given for all."""
+        folder = self.env.get("NATS_SECRETS_DIR")
+        user = identity_for(self.commands[name])
+        if not folder or user is None or any(self.env.get(k) for k in ("NATS_CREDS", "NATS_USER")):
+            return self.env
+        return self.env | credentials(Path(folder), user)
+
     def start(self, name: str) -> None:
         self.children[name] = subprocess.Popen([sys.executable, "-m", "braided", *self.commands[name]],
-                                               env=self.env)
+                                               env=self.child_env(name))
 
     def stop(self, *_: object) -> None:
         self.stopping = True
@@ -79,9 +107,8 @@ class Supervisor:
         print("\nBraided is running:", flush=True)
         for svc in SERVICES:
             print(f"  {svc.NAME:<11} http://{s.host}:{port(s, svc.NAME)}/", flush=True)
-        print("\nCreate the first moderator (the password is read from standard input):\n"
-              "  .venv/bin/braided add-moderator YOUR_NAME --role admin\n"
-              "Stop with Ctrl-C.\n", flush=True)
+        print(f"  WEB_CONCURRENCY={s.web_concurrency} (processes per web service)", flush=True)
+        print(first_moderator_hint(s) + "Stop with Ctrl-C.\n", flush=True)
         restarts: dict[str, float] = {}
         while not self.stopping:
             for name, proc in list(self.children.items()):

@@ -19,7 +19,8 @@ from prometheus_client import Counter
 
 from shared.config import nats_servers
 from shared.db import DB_DOWN
-from shared.events import STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
+from shared.events import EVENT_TYPES, STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
+from shared.natsauth import inbox_prefix
 from shared.retry import retrying
 
 log = logging.getLogger("braided.bus")
@@ -48,7 +49,9 @@ async def connect(url: str, name: str, *, creds: str | None = None, user: str | 
     if creds:
         auth["user_credentials"] = creds
     if user is not None and password is not None:
-        auth |= {"user": user, "password": password}
+        # Replies to this user's requests arrive under its own prefix, the only subjects
+        # it may subscribe to (shared/natsauth.py): no identity reads another's answers.
+        auth |= {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
     return await nats.connect(
         servers=nats_servers(url),
         name=name,
@@ -68,6 +71,10 @@ async def connect_with(settings: Any, name: str) -> NATS:
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: int = 14) -> None:
+    """Create the stream if it is missing. A stream that exists with another
+    configuration is updated only where the identity may (the operator's; services
+    may not: one service must not reconfigure what the others rely on): otherwise a
+    warning says what differs and the service goes on with the stream as it is."""
     config = StreamConfig(
         name=STREAM,
         subjects=STREAM_SUBJECTS,
@@ -77,9 +84,22 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1, max_age_days: i
         max_age=max_age_days * 86400,
     )
     try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError:
+        have = (await js.stream_info(STREAM)).config
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except nats.js.errors.BadRequestError:  # another process created it meanwhile
+            have = (await js.stream_info(STREAM)).config
+    differs = [k for k in ("subjects", "num_replicas", "max_age", "duplicate_window")
+               if getattr(have, k) != getattr(config, k)]
+    if not differs:
+        return
+    try:
         await js.update_stream(config)
+    except (TimeoutError, nats.errors.Error) as e:
+        log.warning("stream %s differs from the settings in %s and this identity cannot update it (%s); "
+                    "the operator updates it (RUNBOOK.md)", STREAM, ", ".join(differs), type(e).__name__)
 
 
 async def publish(js: JetStreamContext, event: Event) -> int:
@@ -182,6 +202,11 @@ class Consumer:
             event = decode(msg.data)
         except BadEvent as e:
             await self._park(msg, str(e))
+            return None
+        if msg.subject != EVENT_TYPES[event.type].subject:
+            # Sent on another type's subject: whoever may publish there does not own
+            # this type (shared/natsauth.py), so it is a forgery or a bug, never applied.
+            await self._park(msg, f"{event.type} on {msg.subject}, not {EVENT_TYPES[event.type].subject}")
             return None
         if event.type not in self.handlers:
             await msg.ack()  # not for us

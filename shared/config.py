@@ -10,6 +10,7 @@ fails when one is missing).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -108,6 +109,18 @@ def parse_rate(raw: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), _PERIODS[m.group(2)]
 
 
+def addresses(raw: str | None) -> tuple[str, ...]:
+    """IP addresses or CIDR networks, comma-separated; empty: none. Every entry must
+    parse (uvicorn's proxy middleware would silently take a typo for a host name)."""
+    entries = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError:
+            raise ConfigError(f"must list IP addresses or CIDR networks, got {entry!r}") from None
+    return entries
+
+
 def _fail(message: str) -> Any:
     raise ConfigError(message)
 
@@ -170,6 +183,24 @@ COMMON: tuple[Setting, ...] = (
             "publishing's pages make to it. Unset: http://HOST:SUBMISSION_PORT.", url),
     Setting("PUBLIC_PUBLISHING_URL", None, "Address readers use to reach the publishing service. Unset: "
             "http://HOST:PUBLISHING_PORT.", url),
+    Setting("TRUSTED_PROXIES", None, "Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+            "X-Forwarded-For (the client address, for rate limits only, never stored) and X-Forwarded-Proto "
+            "(Secure cookies, HSTS) are believed. Unset: none; every peer is the client.",
+            addresses),
+    Setting("NATS_SECRETS_DIR", None, "For `braided run` on a NATS of its own: a folder with one password file "
+            "per NATS identity (SUBMISSION_NATS_PASSWORD, ...), from which each child process gets its own "
+            "NATS_USER/NATS_PASSWORD. Unset with the embedded nats-server: DATA_DIR/nats-secrets (generated, "
+            "mode 0600)."),
+    Setting("METRICS_HOST", "127.0.0.1", "Address of every service's private Prometheus listener (/metrics is "
+            "not served on the public ports)."),
+    Setting("SUBMISSION_METRICS_PORT", "9101", "Port of the submission service's metrics listener (0: any free "
+            "port). A port already taken costs a warning, not the service.", non_negative),
+    Setting("MODERATION_METRICS_PORT", "9102", "Port of the moderation service's metrics listener (0: any free "
+            "port).", non_negative),
+    Setting("PUBLISHING_METRICS_PORT", "9103", "Port of the publishing service's metrics listener (0: any free "
+            "port).", non_negative),
+    Setting("WEB_CONCURRENCY", "1", "Processes per web service (uvicorn workers sharing its port), to use more "
+            "than one core; each has its own database pool, relay and consumers.", at_least_one),
 )
 
 

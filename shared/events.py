@@ -68,6 +68,11 @@ EVENT_TYPES: dict[str, EventType] = {
         # site-wide like ResourcesUpdated, so they ride the one stream too.
         EventType("PromptPublished", "stories.prompts.published", 1, _PROMPT),
         EventType("PromptClosed", "stories.prompts.closed", 1, {"prompt_id": str, "closed_on": str}),
+        # The author of a rejected story asks, with her receipt code alone, for another look.
+        EventType("StoryAppealed", "stories.appealed", 1, {"story_id": str, "message": str}),
+        # Moderators resolved readers' reports: publishing tells each reader (by report code) the outcome.
+        EventType("ReportsResolved", "stories.reports_resolved", 1,
+                  {"story_id": str, "report_ids": list, "outcome": str}),
     )
 }
 SUBJECT_TO_TYPE = {t.subject: t for t in EVENT_TYPES.values()}
@@ -111,6 +116,32 @@ def _check(etype: EventType, data: dict[str, Any]) -> None:
     for k, want in etype.optional.items():
         if k in data and not isinstance(data[k], want):
             raise BadEvent(f"{etype.name}.{k}: wrong type {type(data[k]).__name__}")
+    # Values, not only types: a forged event must not reach a handler with an id that is
+    # no id, a time where a day belongs, or a list of something other than words.
+    # (Optional fields and fields that may be null are checked when they hold a value.)
+    for k, value in data.items():
+        if value is None or (k not in etype.fields and k not in etype.optional):
+            continue
+        if k.endswith("_id") or k == "in_response_to":
+            try:
+                uuid.UUID(value)
+            except (ValueError, AttributeError, TypeError):
+                raise BadEvent(f"{etype.name}.{k}: not a UUID") from None
+        elif k.endswith("_on") and not _is_day(value):
+            raise BadEvent(f"{etype.name}.{k}: not a day (YYYY-MM-DD)")
+        elif k in ("tags", "content_warnings") and not all(isinstance(v, str) for v in value):
+            raise BadEvent(f"{etype.name}.{k}: not a list of strings")
+
+
+def _is_day(value: object) -> bool:
+    """YYYY-MM-DD and nothing more (no time of day)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def new_event(type_name: str, **data: Any) -> Event:
@@ -126,6 +157,10 @@ def decode(raw: bytes) -> Event:
         if doc["version"] != etype.version:
             raise BadEvent(f"{etype.name}: unsupported version {doc['version']}")
         uuid.UUID(doc["id"])
+        if not _is_day(doc["occurred_on"]):
+            raise BadEvent(f"{etype.name}: occurred_on is not a day")
+        if not isinstance(doc["data"], dict):
+            raise BadEvent(f"{etype.name}: data is not an object")
         _check(etype, doc["data"])
         return Event(doc["id"], etype.name, doc["version"], doc["occurred_on"], doc["data"])
     except BadEvent:

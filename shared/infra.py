@@ -119,23 +119,61 @@ def nats_server_binary() -> Path:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, port: int | None = None, args: tuple[str, ...] = ()) -> None:
+    """nats-server on loopback. With `auth` (the default) it runs on Braided's
+    permission table (shared/natsauth.py): anonymous clients are refused and each
+    identity has a password generated once into `secrets_dir` (DATA_DIR/nats-secrets,
+    files mode 0600); `auth=False` is for harnesses that bring their own config."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, args: tuple[str, ...] = (),
+                 auth: bool = True) -> None:
         self.store = data_dir / "nats"
+        self.secrets_dir = data_dir / "nats-secrets"
         self.port = port or free_port()
         self.monitor_port = free_port()
         self.args = args  # extra nats-server flags (a config file, cluster routes, users)
+        self.auth = auth
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def credentials(self, user: str) -> dict[str, str]:
+        """NATS_USER/NATS_PASSWORD of one identity (auth only)."""
+        from shared.natsauth import credentials
+
+        return credentials(self.secrets_dir, user)
+
+    @property
+    def admin_url(self) -> str:
+        """The URL with the operator's credentials in it (for tests and tools); the
+        plain `url` when the server takes anonymous clients."""
+        if not self.auth:
+            return self.url
+        from urllib.parse import quote
+
+        password = self.credentials("admin")["NATS_PASSWORD"]
+        return f"nats://admin:{quote(password, safe='')}@127.0.0.1:{self.port}"
+
+    def _config(self) -> tuple[str, ...]:
+        if not self.auth:
+            return ()
+        from shared.natsauth import ensure_passwords, server_config
+
+        conf = self.store / "braided.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(server_config(ensure_passwords(self.secrets_dir)))
+        conf.chmod(0o600)
+        return ("-c", str(conf))
+
     def start(self, timeout: float = 15.0) -> str:
         self.store.mkdir(parents=True, exist_ok=True)
+        config = self._config()
         logfile = open(self.store / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [str(nats_server_binary()), "-js", "-sd", str(self.store), "-a", "127.0.0.1",
-             "-p", str(self.port), "-m", str(self.monitor_port), *self.args],
+             "-p", str(self.port), "-m", str(self.monitor_port), *config, *self.args],
             stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
         )
         logfile.close()

@@ -55,9 +55,9 @@ async def erase_story_events(conn: asyncpg.Connection, story_ids: list[uuid.UUID
     # Rows sent before stream_seq was recorded cannot be found in the stream; they
     # go as before, and expire there after STREAM_MAX_AGE_DAYS.
     await conn.execute("DELETE FROM outbox WHERE story_id = ANY($1::uuid[])"
-                       " AND (published_at IS NULL OR stream_seq IS NULL)", story_ids)
+                       " AND (published_on IS NULL OR stream_seq IS NULL)", story_ids)
     await conn.execute("UPDATE outbox SET erase = true WHERE story_id = ANY($1::uuid[])"
-                       " AND published_at IS NOT NULL", story_ids)
+                       " AND published_on IS NOT NULL", story_ids)
 
 
 class Relay:
@@ -105,16 +105,16 @@ class Relay:
         sent = erased = 0
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT event_id, payload FROM outbox WHERE published_at IS NULL"
-                " ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+                "SELECT event_id, payload FROM outbox WHERE published_on IS NULL"
+                " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
             for row in rows:
                 event = decode(json.dumps(row["payload"]).encode())
                 seq = await publish(self.js, event)
-                await conn.execute("UPDATE outbox SET published_at = now(), stream_seq = $2 WHERE event_id = $1",
+                await conn.execute("UPDATE outbox SET published_on = current_date, stream_seq = $2 WHERE event_id = $1",
                                    row["event_id"], seq)
                 sent += 1
             for row in await conn.fetch(
-                    "SELECT event_id, stream_seq FROM outbox WHERE erase ORDER BY created_at LIMIT $1"
+                    "SELECT event_id, stream_seq FROM outbox WHERE erase ORDER BY seq LIMIT $1"
                     " FOR UPDATE SKIP LOCKED", limit):
                 await erase(self.js, row["stream_seq"])
                 await conn.execute("DELETE FROM outbox WHERE event_id = $1", row["event_id"])
@@ -139,7 +139,7 @@ class Relay:
                 while await self.run_once() > 0:
                     pass
                 PENDING.labels(self.schema).set(
-                    await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                    await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_on IS NULL"))
                 backoff = self.interval
             except asyncio.CancelledError:
                 raise

@@ -49,11 +49,11 @@ async def tidy_messaging(pool: asyncpg.Pool, stream_days: int, retention_days: i
     async with pool.acquire() as conn:
         return {
             "processed_events": _deleted(await conn.execute(
-                "DELETE FROM processed_events WHERE processed_at < now() - make_interval(days => $1)", horizon)),
+                "DELETE FROM processed_events WHERE processed_on < current_date - $1::int", horizon)),
             "outbox": _deleted(await conn.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)", horizon)),
+                "DELETE FROM outbox WHERE published_on < current_date - $1::int", horizon)),
             "parked_messages": _deleted(await conn.execute(
-                "DELETE FROM parked_messages WHERE parked_at < now() - make_interval(days => $1)",
+                "DELETE FROM parked_messages WHERE parked_on < current_date - $1::int",
                 max(horizon, retention_days))),
         }
 

@@ -22,6 +22,7 @@ from nats.js import JetStreamContext
 from shared import bus
 from shared.config import Settings
 from shared.db import create_pool, migrate, migration_files
+from shared.metrics_listener import MetricsListener
 from shared.outbox import Relay
 from shared.retention import Purge, run_purges
 from shared.retry import retrying
@@ -94,7 +95,14 @@ def lifespan(schema: str, service_dir: Path, settings: Settings, **kw: Any):  # 
 
     @contextlib.asynccontextmanager
     async def _lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
-        async with open_runtime(settings, schema, service_dir, housekeeping=True, **kw) as rt:
-            yield {"rt": rt}
+        # Metrics on their own private listener, never on the public port.
+        listener = MetricsListener(settings.metrics_host, getattr(settings, f"{schema}_metrics_port"))
+        listener.start()
+        try:
+            async with open_runtime(settings, schema, service_dir, housekeeping=True, **kw) as rt:
+                rt.extra["metrics_port"] = listener.port
+                yield {"rt": rt}
+        finally:
+            listener.stop()
 
     return _lifespan

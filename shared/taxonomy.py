@@ -37,6 +37,17 @@ def tags_problem(tags: list[str]) -> str | None:
         return "Tags can use letters, numbers, spaces, hyphens and apostrophes."
     return None
 
+
+def content_warnings_problem(warnings: list[str]) -> str | None:
+    """What is wrong with these (cleaned, de-duplicated) content warnings, for a
+    person; None if nothing. The form and moderators' edits both follow it."""
+    if len(warnings) > CONTENT_WARNINGS_MAX:
+        return f"Use up to {CONTENT_WARNINGS_MAX} content warnings."
+    if any(len(c) > CONTENT_WARNING_MAX for c in warnings):
+        return f"Each content warning can be up to {CONTENT_WARNING_MAX} characters."
+    return None
+
+
 THEMES: tuple[str, ...] = (
     "sharing experiences",
     "family and tradition",

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import jinja2
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import DB_DOWN
+from shared.edges import TooDeep
 
 SHARED_DIR = Path(__file__).parent
 
@@ -139,6 +140,9 @@ def templates(service_dir: Path) -> Jinja2Templates:
             jinja2.FileSystemLoader(SHARED_DIR / "templates"),
         ]),
         autoescape=True,
+        # Templates are read once: without this Jinja stats every template file (each
+        # include, each request) to see whether it changed — ~50 stat calls per feed page.
+        auto_reload=False,
     )
     return Jinja2Templates(env=env)
 
@@ -204,10 +208,6 @@ async def health_response(pool: asyncpg.Pool | None, nc: Any, extra: dict[str, A
                     media_type="application/json")
 
 
-async def metrics(request: Request) -> Response:
-    return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
-
-
 def unavailable(request: Request, exc: Exception) -> Response:
     """A dependency is down: say so plainly instead of a 500 or a hang."""
     message = "Braided is briefly unavailable. Nothing you sent was stored; please try again in a minute."
@@ -236,5 +236,10 @@ def unstorable(request: Request, exc: Exception) -> Response:
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (asyncpg.exceptions.DataError, UnicodeEncodeError)
 
 
+def too_deep(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"errors": {"request": str(exc)}}, status_code=400)
+
+
 def exception_handlers() -> dict[Any, Any]:
-    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS}
+    return {exc: unavailable for exc in DEPENDENCY_ERRORS} | {exc: unstorable for exc in BAD_INPUT_ERRORS} | {
+        TooDeep: too_deep}

@@ -16,6 +16,12 @@ from tests.stack import Stack
 # Fails the run when a process the suite started outlives it (PostgreSQL, NATS, …).
 pytest_plugins = ["tests.leakcheck"]
 
+# Every process the tests start serves metrics on a free port of its own unless a test
+# names one (tests.stack.Stack does): the defaults 9101-9103 would collide between
+# replicas and with other stacks on this machine.
+for _name in ("SUBMISSION_METRICS_PORT", "MODERATION_METRICS_PORT", "PUBLISHING_METRICS_PORT"):
+    os.environ.setdefault(_name, "0")
+
 MARKER = "zorblat"  # the made-up word the tiny test model is trained to flag
 
 
@@ -47,7 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str, nats_server: Em
     """Braided on the test's own PostgreSQL and NATS (the DATABASE_URL/NATS_URL path)."""
     ckpt, hf = marker_model
     s = Stack(tmp_path_factory.mktemp("stack"), {
-        "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url,
+        "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url, "NATS_SECRETS_DIR": str(nats_server.secrets_dir),
         "DETOXIFY_CHECKPOINT": str(ckpt), "DETOXIFY_HF_CONFIG": str(hf),
     }).start()
     yield s

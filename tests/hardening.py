@@ -40,7 +40,7 @@ class ScratchStack:
             self.dsn = self.pg.start()
             self.nats.start()
             self.stack = Stack(self.root / "stack", {
-                "DATABASE_URL": self.dsn, "NATS_URL": self.nats.url,
+                "DATABASE_URL": self.dsn, "NATS_URL": self.nats.url, "NATS_SECRETS_DIR": str(self.nats.secrets_dir),
                 # The fault and load suites are about delivery, not about the model: the
                 # worker files every story `unscreened` straight away.
                 "SCREEN_ENABLED": "false",

@@ -12,11 +12,13 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
 
 from shared.infra import free_port
+from shared.natsauth import password_var
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,13 +50,22 @@ class Stack:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in ("submission", "moderation", "publishing")}
-        base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NATS_URL")}
+        self.metrics_ports = {name: free_port() for name in self.ports}
+        base = {k: v for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "NATS_URL", "NATS_SECRETS_DIR", "NATS_USER", "NATS_PASSWORD",
+                             "NATS_CREDS")}
         self.env = base | {
             "DATA_DIR": str(data_dir),
             "SUBMISSION_PORT": str(self.ports["submission"]),
             "MODERATION_PORT": str(self.ports["moderation"]),
             "PUBLISHING_PORT": str(self.ports["publishing"]),
+            "SUBMISSION_METRICS_PORT": str(self.metrics_ports["submission"]),
+            "MODERATION_METRICS_PORT": str(self.metrics_ports["moderation"]),
+            "PUBLISHING_METRICS_PORT": str(self.metrics_ports["publishing"]),
             "SUBMISSION_RATE_LIMIT": "off",
+            # Tests look receipts up many times from 127.0.0.1; the limit has its own
+            # test (tests/e2e/security/test_ratelimit.py).
+            "RECEIPT_RATE_LIMIT": "off",
             # Every test logs in from 127.0.0.1; the per-client throttle is tested on
             # its own limiter (tests/e2e/moderation/test_auth_accounts.py).
             "LOGIN_CLIENT_FAILURES": "100000",
@@ -65,6 +76,16 @@ class Stack:
 
     def url(self, service: str, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
+
+    @property
+    def nats_admin_url(self) -> str:
+        """NATS_URL with the operator's credentials (tests publish and inspect as it)."""
+        url = self.env.get("NATS_URL") or ""
+        folder = self.env.get("NATS_SECRETS_DIR") or str(self.data_dir / "nats-secrets")
+        password = Path(folder, password_var("admin"))
+        if not url or not password.exists():
+            return url
+        return url.replace("nats://", f"nats://admin:{quote(password.read_text().strip(), safe='')}@", 1)
 
     @property
     def dsn(self) -> str:

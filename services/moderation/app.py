@@ -3,31 +3,59 @@ and the lifespan; the views live in views/, one module per page family."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.moderation import openapi, retention
 from services.moderation.handlers import HANDLERS, SCREENED
-from services.moderation.views import admin, audit, decisions, health, live, prompts, queue, resources, session
-from shared import bus
+from services.moderation.screen.status import keep_gauge
+from services.moderation.views import (
+    admin,
+    audit,
+    decisions,
+    health,
+    live,
+    prompts,
+    queue,
+    resources,
+    screen,
+    session,
+)
+from shared import bus, edges
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
-from shared.web import BodyLimit, SecurityHeaders, exception_handlers, metrics, static_files
+from shared.web import BodyLimit, SecurityHeaders, exception_handlers, static_files
 
 HERE = Path(__file__).parent
 
 # Routes reachable without a session; tests prove every other route refuses an
 # anonymous request.
-PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/metrics", "/static", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/static", "/openapi.json"})
 
 
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
     # Every event but StorySubmitted, which the screening workers' consumer takes.
     events = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
+    rt.tasks.append(asyncio.create_task(keep_gauge(rt), name="screen-status"))  # braided_screen_up
     return [bus.Consumer(rt.js, rt.pool, "moderation", "stories.>", events)]
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every moderation answer: held story text, queue
+    JSON and moderators' pages must never sit in a browser's or proxy's cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = edges.adding_headers(send, [(b"cache-control", b"no-store")], replace=True)
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -47,6 +75,10 @@ def create_app(settings: Settings) -> Starlette:
             Route("/events", live.events),
             Route("/audit", audit.audit_page),
             Route("/dashboard", audit.dashboard_page),
+            Route("/dashboard/screen/retry", screen.retry_form, methods=["POST"]),
+            Route("/dashboard/screen/threshold", screen.threshold_form, methods=["POST"]),
+            Route("/me", queue.me_page),
+            Route("/me", queue.me_form, methods=["POST"]),
             Route("/admin/moderators", admin.moderators_page),
             Route("/admin/moderators", admin.add_moderator_form, methods=["POST"]),
             Route("/admin/moderators/account", admin.account_form, methods=["POST"]),
@@ -72,11 +104,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/prompts", prompts.api_publish, methods=["POST"]),
             Route("/api/prompts/{id}/close", prompts.api_close, methods=["POST"]),
             Route("/healthz", health.healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings), Middleware(NoStore), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers(),
         lifespan=lifespan("moderation", HERE, settings, consumers=_consumers, purge=retention.purge),
     )

@@ -13,7 +13,7 @@ import asyncpg
 
 from shared.events import Event, new_event
 from shared.outbox import enqueue
-from shared.text import clean_for_display, clean_line
+from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 PROMPT_TITLE_MAX = 160
 PROMPT_DESCRIPTION_MAX = 2000
@@ -60,7 +60,10 @@ def parse_glossary(value: Any) -> list[dict[str, str]] | str:
         return f"Give up to {GLOSSARY_MAX} terms, each {{\"term\", \"meaning\"}}."
     out, seen = [], set()
     for g in value:
-        term = clean_line(g.get("term")) if isinstance(g.get("term"), str) else ""
+        raw = g.get("term") if isinstance(g.get("term"), str) else ""
+        term = clean_label(raw)  # a label like tags and pen names: invisible characters go
+        if problem := label_problem(raw, term):
+            return f"The term {raw.strip()[:40]!r} {problem}; please type it plainly."
         meaning = clean_line(g.get("meaning")) if isinstance(g.get("meaning"), str) else ""
         if not term or not meaning or len(term) > TERM_MAX or len(meaning) > MEANING_MAX:
             return f"Each term needs a meaning; terms up to {TERM_MAX} characters, meanings up to {MEANING_MAX}."

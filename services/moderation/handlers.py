@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from services.moderation import exchange
+from services.moderation import audit, exchange
 from services.moderation.screen.policy import ScreenResult
 from shared.events import Event, new_event
 from shared.outbox import enqueue, erase_story_events
@@ -52,7 +52,21 @@ async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
     await conn.execute("DELETE FROM reveals WHERE story_id = $1", story_id)
 
 
-HANDLERS = {"StorySubmitted": file_story, "StoryWithdrawn": on_withdrawn, "StoryReported": on_reported}
+async def on_appealed(conn: asyncpg.Connection, event: Event) -> None:
+    """The author appealed a rejection with her receipt code: back into the queue as
+    `appealed`, with the first decision kept beside it and her message."""
+    story_id = uuid.UUID(event.data["story_id"])
+    message = event.data["message"][:2000]
+    done = await conn.fetchval(
+        "UPDATE queue_items SET state = 'appealed', appeal_message = $2, appealed_on = current_date,"
+        " first_decided_by = decided_by, first_reason = reason WHERE story_id = $1 AND state = 'rejected'"
+        " RETURNING true", story_id, message)
+    if done:
+        await audit.record(conn, None, "story.appealed", {"message": message}, story_id)
+
+
+HANDLERS = {"StorySubmitted": file_story, "StoryWithdrawn": on_withdrawn, "StoryReported": on_reported,
+            "StoryAppealed": on_appealed}
 # StorySubmitted is handled by the screening workers' consumer, which screens each
 # batch first (worker.py); the web app's consumer handles the rest.
 SCREENED = "StorySubmitted"

@@ -34,4 +34,6 @@ SETTINGS: tuple[Setting, ...] = (
             "workers keep long screenings alive with in-progress acks.", between(1, 3600)),
     Setting("LOGIN_CLIENT_FAILURES", "20", "Failed moderator logins allowed per client (keyed hash, never "
             "stored) in 15 minutes before logins from it are refused for a while.", at_least_one),
+    Setting("REJECT_CONFIRMATIONS", "1", "Moderators needed to reject a story: `1`, or `2` (a rejection waits in "
+            "`awaiting_confirmation` until a second moderator confirms or overturns it).", between(1, 2)),
 )

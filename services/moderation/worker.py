@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
+import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +22,9 @@ import asyncpg
 from services.moderation import wordlists
 from services.moderation.handlers import HANDLERS
 from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms
+from services.moderation.screen.calibration import overrides
+from services.moderation.screen.rescreen import rescreen_unscreened
+from services.moderation.screen.status import retry_presses
 from services.moderation.screen.terms import Terms
 from services.moderation.screen_parts import screen_events
 from shared import bus
@@ -41,6 +44,10 @@ class ModelHolder:
         self.state = "loading"
         self.detail = ""
         self.load_seconds: float | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.model is not None
 
     def load(self) -> None:
         if not self.settings.screen_enabled:
@@ -89,24 +96,33 @@ class Worker:
         self.consumer = bus.Consumer(rt.js, rt.pool, DURABLE, "stories.submitted", HANDLERS, batch=batch,
                                      ack_wait=rt.settings.screen_ack_wait, prepare=self.screen)
         self._terms: tuple[float, Terms] = (0.0, [])
+        self.batches = 0
 
     async def terms(self) -> Terms:
         # Word lists change rarely; re-read them at most every few seconds.
         if time.monotonic() - self._terms[0] > 5:
             rows = await wordlists.terms(self.rt.pool)
             self._terms = (time.monotonic(), compile_terms([(r["term"], r["kind"]) for r in rows]))
+            # So do the flag thresholds an admin applied from the calibration table.
+            with contextlib.suppress(asyncpg.PostgresError):
+                base = Policy.from_settings(self.rt.settings)
+                self.policy = Policy(base.hold, base.flag | await overrides(self.rt.pool))
         return self._terms[1]
 
     async def screen(self, events: list[Event]) -> AsyncIterator[tuple[int, ScreenResult]]:
         """Screen a batch of StorySubmitted in one pass; each result comes (and its
         story is filed and acked by the consumer) as soon as its windows are scored."""
         started = time.monotonic()
-        log.info("screening", extra={"stories": [e.data["story_id"] for e in events]})
+        # No story id in any log line (a log line has a time; issue 10): an opaque
+        # per-process batch number is what an operator follows instead.
+        self.batches += 1
+        batch = self.batches
+        log.info("screening", extra={"batch": batch, "stories": len(events)})
         # Every part readers will see (story, second-language version, glossary): screen_parts.py
         async for n, result in screen_events(self.holder.model, events, await self.terms(), self.policy):
             yield n, result
             # Filed by now. The story id and label only: never its text.
-            log.info("screened", extra={"story_id": events[n].data["story_id"], "label": result.label,
+            log.info("screened", extra={"batch": batch, "label": result.label,
                                         "seconds": round(time.monotonic() - started, 2)})
 
     async def run_batch(self) -> int:
@@ -114,6 +130,54 @@ class Worker:
 
     async def run(self) -> None:
         await self.consumer.run()
+
+    async def rescreen(self) -> int:
+        """Once a model is loaded: the stories filed `unscreened` meanwhile, screened now."""
+        if self.holder.model is None:
+            return 0
+        await self.terms()  # the word lists and any applied thresholds, current
+        return await rescreen_unscreened(self.rt.pool, self.holder.model, self.terms, self.policy)
+
+
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between load attempts: doubling, capped
+
+
+async def keep_loading(pool: asyncpg.Pool, worker_id: str, holder: ModelHolder,
+                       on_loaded: Callable[[], Awaitable[object]],
+                       first: float = RETRY_FIRST, cap: float = RETRY_MAX, poll: float = 1.0) -> None:
+    """Until a model loads: wait (doubling from `first` up to `cap` seconds, or less
+    when an admin presses "Retry loading the model") and try again; then call
+    `on_loaded` (which screens the stories filed without a model). Stories keep
+    being filed `unscreened` meanwhile: nobody waits for the model."""
+    delay = first
+    while holder.settings.screen_enabled:
+        if holder.loaded:
+            try:
+                await on_loaded()
+            except Exception as e:  # the stories stay `unscreened`, read in full by people
+                log.error("screen: screening again the unscreened stories failed (%s)", type(e).__name__)
+            return
+        reason = holder.detail
+        holder.detail = f"{reason}; next try within {delay:.0f} s"
+        await _report(pool, worker_id, holder)
+        seen = await _presses(pool)
+        waited = 0.0
+        while waited < delay:
+            await asyncio.sleep(poll)
+            waited += poll
+            if await _presses(pool) != seen:
+                log.info("screen: an admin asked to retry loading the model")
+                break
+        holder.detail = reason
+        await asyncio.to_thread(holder.load)
+        await _report(pool, worker_id, holder)
+        delay = min(delay * 2, cap)
+
+
+async def _presses(pool: asyncpg.Pool) -> int | None:
+    with contextlib.suppress(asyncpg.PostgresError, OSError):
+        return await retry_presses(pool)
+    return None
 
 
 def torch_threads(settings: Settings) -> int:
@@ -134,16 +198,20 @@ def configure_torch(settings: Settings) -> None:
 
 
 async def main(settings: Settings) -> None:
-    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    # Opaque: /healthz lists workers, and must show no host name or pid (issue 10).
+    worker_id = f"worker-{secrets.token_hex(4)}"
     holder = ModelHolder(settings)
     configure_torch(settings)
     async with open_runtime(settings, "moderation", HERE, pool_size=4) as rt:
         beat = asyncio.create_task(_heartbeat(rt.pool, worker_id, holder))
         await asyncio.to_thread(holder.load)
         await _report(rt.pool, worker_id, holder)  # /healthz tells the outcome at once
+        worker = Worker(rt, holder)
+        recover = asyncio.create_task(keep_loading(rt.pool, worker_id, holder, worker.rescreen))
         try:
-            await Worker(rt, holder).run()
+            await worker.run()
         finally:
             beat.cancel()
+            recover.cancel()
             with contextlib.suppress(Exception):
                 await rt.pool.execute("DELETE FROM screen_workers WHERE worker_id = $1", worker_id)

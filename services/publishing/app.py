@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import datetime as dt
 import hashlib
@@ -17,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.publishing import exchange, exchange_views, feed, reports
+from services.publishing import exchange, exchange_views, feed, pagecache, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
-from shared import bus
+from services.publishing.support import support_context
+from shared import bus, edges
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -29,12 +31,8 @@ from shared.text import clean_for_display
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
-    csrf_ok,
-    csrf_token,
     exception_handlers,
     health_response,
-    metrics,
-    set_csrf_cookie,
     static_files,
     templates,
 )
@@ -53,13 +51,10 @@ def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           form: bool = False) -> Response:
-    """A page with a form (CSRF cookie, never cached) or an error page."""
-    if form:
-        context = {"csrf": csrf_token(request)} | context
+    """A page with a form (never cached) or an error page. No cookie: the report
+    form is protected by the same-origin check on every POST (shared/edges.py)."""
     response = TEMPLATES.TemplateResponse(request, name, _context(request, context), status_code=status_code)
     response.headers["Cache-Control"] = "no-store" if form else "no-cache"
-    if form:
-        set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
     return response
 
 
@@ -159,10 +154,21 @@ async def story_page(request: Request) -> Response:
     if row is None:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
-    # Not trust_date: responses, resonance and prompt titles change the page after its day.
-    return _html(request, "story.html", {"story": row, "x": exchange.story_extras(row),
+    newer, older = await feed.neighbours(_rt(request).pool, row["seq"])
+    # Not trust_date: responses, resonance, prompt titles and a newer neighbour change
+    # the page after its day; revalidation is by ETag (and the page cache is emptied
+    # by each of those events: pagecache.notify).
+    changed = max(row["published_on"], newer["published_on"]) if newer else row["published_on"]
+    return _html(request, "story.html", {"story": row, "newer": newer, "older": older,
+                                         "x": exchange.story_extras(row),
                                          "version": request.query_params.get("version"),
-                                         "with_glossary": exchange.with_glossary}, row["published_on"])
+                                         "with_glossary": exchange.with_glossary}, changed)
+
+
+async def feeds_page(request: Request) -> Response:
+    """What the footer links to instead of raw XML: how to follow Braided in a feed reader."""
+    base = str(request.base_url).rstrip("/")
+    return _html(request, "feeds.html", {"feed_url": f"{base}/feed.atom"})
 
 
 async def atom(request: Request) -> Response:
@@ -171,8 +177,8 @@ async def atom(request: Request) -> Response:
         stories, _ = await feed.list_stories(_rt(request).pool, tag=tag, limit=50)
     except feed.BadQuery as e:
         return JSONResponse({"errors": {"tag": str(e)}}, status_code=422)
-    base = _rt(request).settings.publishing_url() if _rt(request).settings.public_publishing_url else str(
-        request.base_url).rstrip("/")
+    # From settings only: a Host header is whatever the client wrote.
+    base = _rt(request).settings.publishing_url()
     body = TEMPLATES.get_template("feed.atom").render(stories=stories, base=base, tag=tag)
     return cached(request, body, "application/atom+xml; charset=utf-8", _newest(stories))
 
@@ -203,42 +209,47 @@ async def api_story(request: Request) -> Response:
 
 async def support(request: Request) -> Response:
     row = await feed.resources(_rt(request).pool)
-    entries = list(row["entries"]) if row else []
-    regions: dict[str, list[dict[str, Any]]] = {}
-    for e in entries:
-        regions.setdefault(e.get("region") or "Everywhere", []).append(e)
-    return _html(request, "support.html", {"here": "support", "intro": row["intro"] if row else "",
-                                           "regions": regions})
+    return _html(request, "support.html", {"here": "support"} | support_context(row))
 
 
-async def _report(request: Request, sid: uuid.UUID | None, reason: Any) -> tuple[int, str, dict[str, str]]:
-    """(status, message for the reader, extra headers)."""
+async def _report(request: Request, sid: uuid.UUID | None, reason: Any,
+                  kind: Any = None) -> tuple[int, str, dict[str, str], str | None]:
+    """(status, message for the reader, extra headers, the reader's report code)."""
     if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
-        return 404, "No such story.", {}
-    if not isinstance(reason, str) or not clean_for_display(reason).strip():
-        return 422, "Tell the moderators what is wrong with this story.", {}
-    reason = clean_for_display(reason).strip()
-    if len(reason) > reports.REASON_MAX:
-        return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}
+        return 404, "No such story.", {}, None
+    if kind is not None and (not isinstance(kind, str) or kind not in reports.KINDS):
+        return 422, "Choose what is wrong from the list.", {}, None
+    text = clean_for_display(reason).strip() if isinstance(reason, str) else ""
+    if not text and kind in (None, "other"):
+        return 422, "Tell the moderators what is wrong with this story.", {}, None
+    if len(text) > reports.REASON_MAX:
+        return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}, None
+    reason = f"{reports.KINDS[kind]}: {text}" if kind and kind != "other" and text else (
+        reports.KINDS[kind] if kind and not text else text)
     limiter: RateLimiter | None = _rt(request).extra.get("limiter")
     if limiter is not None and request.client is not None:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
             return 429, "You have sent several reports in a short time. Please try again later.", {
-                "Retry-After": str(verdict.retry_after)}
-    await reports.report(_rt(request).pool, sid, reason)
-    return 202, "Thank you. A moderator will look at this story.", {}
+                "Retry-After": str(verdict.retry_after)}, None
+    code = await reports.report(_rt(request).pool, sid, reason)
+    return 202, "Thank you. A moderator will look at this story.", {}, code
 
 
 async def api_report(request: Request) -> Response:
     try:
-        data = json.loads(await request.body())
+        data = edges.loads(await request.body())
+    except edges.TooDeep as e:
+        return JSONResponse({"errors": {"request": str(e)}}, status_code=400)
     except ValueError:
         return JSONResponse({"errors": {"reason": "Send {\"reason\": …} as JSON."}}, status_code=422)
-    status, message, headers = await _report(request, _story_uuid(request),
-                                             data.get("reason") if isinstance(data, dict) else None)
+    if not isinstance(data, dict):
+        data = {}
+    status, message, headers, code = await _report(request, _story_uuid(request), data.get("reason"),
+                                                   data.get("kind"))
     if status == 202:
-        return JSONResponse({"status": "received", "message": message}, status_code=202)
+        return JSONResponse({"status": "received", "message": message, "report": code,
+                             "outcome_url": f"/reports/{code}"}, status_code=202, headers={"Cache-Control": "no-store"})
     return JSONResponse({"errors": {"reason": message}}, status_code=status, headers=headers)
 
 
@@ -247,23 +258,36 @@ async def report_page(request: Request) -> Response:
     row, gone = (None, None) if sid is None else await feed.get_story(_rt(request).pool, sid)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
-    return _page(request, "report.html", {"story": row, "error": None}, form=True)
+    return _page(request, "report.html", {"story": row, "error": None, "kinds": reports.KINDS}, form=True)
 
 
 async def report_form(request: Request) -> Response:
     sid = _story_uuid(request)
     form = await request.form()
-    if not csrf_ok(request, form.get("csrf")):
-        status, message, headers = 400, "The form expired; please try again.", {}
-    else:
-        status, message, headers = await _report(request, sid, form.get("reason"))
+    status, message, headers, code = await _report(request, sid, form.get("reason"), form.get("kind") or None)
     row, gone = (await feed.get_story(_rt(request).pool, sid)) if sid else (None, None)
     if row is None:
         return _page(request, "gone.html", {"gone": gone}, status_code=410 if gone else 404)
     response = _page(request, "report.html", {"story": row, "error": None if status == 202 else message,
-                                              "done": message if status == 202 else None},
+                                              "done": message if status == 202 else None, "code": code,
+                                              "kinds": reports.KINDS, "kind": form.get("kind")},
                      status_code=status, form=True)
     response.headers.update(headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def report_outcome_page(request: Request) -> Response:
+    outcome = await reports.outcome(_rt(request).pool, request.path_params["code"])
+    status = 200 if outcome else 404
+    if request.url.path.startswith("/api/"):
+        if outcome is None:
+            return JSONResponse({"error": "No report with that code."}, status_code=404)
+        return JSONResponse({"outcome": outcome, "message": reports.OUTCOMES[outcome]},
+                            headers={"Cache-Control": "no-store"})
+    response = _page(request, "report_outcome.html", {"outcome": outcome, "message": reports.OUTCOMES.get(outcome)},
+                     status_code=status)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -278,19 +302,25 @@ async def healthz(request: Request) -> Response:
     return await health_response(rt.pool, rt.nc, {"service": "publishing"})
 
 
-def _consumers(rt: Runtime) -> list[bus.Consumer]:
+def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bus.Consumer]:
     if rt.settings.report_rate_limit is not None:
         limit, period = rt.settings.report_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
     if rt.settings.resonance_rate_limit is not None:
         limit, period = rt.settings.resonance_rate_limit
         rt.extra["resonance_limiter"] = RateLimiter(rt.js, "resonate", limit, period)
-    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", HANDLERS)]
+    if cache is not None and cache.max_bytes > 0:
+        # Every replica listens for the invalidations any replica's consumer sends.
+        listener = pagecache.Listener(cache, rt.settings.database_url)
+        rt.extra["page_cache_listener"] = listener
+        rt.tasks.append(asyncio.create_task(listener.run(), name="publishing-page-cache"))
+    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", pagecache.notifying(HANDLERS))]
 
 
 def create_app(settings: Settings) -> Starlette:
     TEMPLATES.env.globals.update(quick_exit_url=settings.quick_exit_url, publishing_url="",
                                  submission_url=settings.submission_url())
+    cache = pagecache.PageCache(settings.publishing_page_cache_mb * 2**20)
     return Starlette(
         routes=[
             Route("/", index),
@@ -301,16 +331,20 @@ def create_app(settings: Settings) -> Starlette:
             Route("/stories/{id}/report", report_page),
             Route("/stories/{id}/report", report_form, methods=["POST"]),
             Route("/feed.atom", atom),
+            Route("/feeds", feeds_page),
             Route("/api/stories", api_stories),
             Route("/api/stories/{id}", api_story),
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
+            Route("/reports/{code}", report_outcome_page),
+            Route("/api/reports/{code}", report_outcome_page),
             *exchange_views.routes(_html, _page, _json),
             Route("/healthz", healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings, settings.publishing_url()), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+                    Middleware(pagecache.PageCacheMiddleware, cache=cache)],
         exception_handlers=exception_handlers() | {404: not_found},
-        lifespan=lifespan("publishing", HERE, settings, consumers=_consumers),
+        lifespan=lifespan("publishing", HERE, settings, consumers=lambda rt: _consumers(rt, cache)),
     )

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 from markupsafe import Markup, escape
 
+from services.publishing import pagecache
 from shared import prompts as shared_prompts
 from shared.events import Event
 
@@ -110,8 +111,11 @@ def prompt_json(row: asyncpg.Record) -> dict[str, Any]:
 
 async def resonate(pool: asyncpg.Pool, story_id: uuid.UUID) -> int | None:
     """One more press; the published (rounded) count, or None when there is no such story."""
-    n = await pool.fetchval("UPDATE stories SET resonance = resonance + 1 WHERE story_id = $1 RETURNING resonance",
-                            story_id)
+    async with pool.acquire() as conn, conn.transaction():
+        n = await conn.fetchval("UPDATE stories SET resonance = resonance + 1 WHERE story_id = $1"
+                                " RETURNING resonance", story_id)
+        if n is not None:  # the count shows on the story page: every replica's cached copy goes
+            await pagecache.notify(conn)
     return None if n is None else rounded(n)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.publishing.exchange import COLUMNS, SEARCH_EXTRA, story_extras
+from shared.fold import FOLD_FROM, FOLD_TO, fold
 
 PAGE = 20
 Q_MAX = 200
@@ -48,9 +49,15 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         # for scripts without word spaces (CJK); see migrations/020_search.sql.
         args.append(q)
         fts = f"search_en @@ websearch_to_tsquery('english', ${len(args)})"
-        args.append(_like(q))
-        # ... and the author's second-language version and glossary (exchange.py).
-        where.append(f"({fts} OR {SEARCH_TEXT} ILIKE ${len(args)} OR {SEARCH_EXTRA} ILIKE ${len(args)})")
+        # Accents folded on both sides (shared/fold.py; migrations/180_search_fold.sql) ...
+        args.append(_like(fold(q)))
+        like = len(args)
+        # ... and the author's second-language version and glossary (exchange.py), folded
+        # the same way in the query (they are not in the stored search_fold column).
+        args += [FOLD_FROM, FOLD_TO]
+        extra = (f"translate(regexp_replace({SEARCH_EXTRA}, '[\\u0300-\\u036f]', '', 'g'),"
+                 f" ${len(args) - 1}, ${len(args)})")
+        where.append(f"({fts} OR search_fold ILIKE ${like} OR {extra} ILIKE ${like})")
     if prompt:
         try:
             args.append(uuid.UUID(prompt))
@@ -93,3 +100,12 @@ async def newest_day(pool: asyncpg.Pool) -> Any:
 
 async def resources(pool: asyncpg.Pool) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT revision, intro, entries FROM site_resources WHERE id = 1")
+
+
+async def neighbours(pool: asyncpg.Pool, seq: int) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
+    """The newer and the older published story beside the one at `seq` (feed order)."""
+    newer = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq > $1 ORDER BY seq LIMIT 1", seq)
+    older = await pool.fetchrow(
+        "SELECT story_id, title, published_on FROM stories WHERE seq < $1 ORDER BY seq DESC LIMIT 1", seq)
+    return newer, older

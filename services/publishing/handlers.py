@@ -33,6 +33,9 @@ async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     await erase_story_events(conn, [sid])
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
                        " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
+    # Readers who reported it see that it is gone; the outcome rows let go of its id.
+    await conn.execute("UPDATE report_outcomes SET outcome = CASE WHEN outcome = 'received' THEN 'removed'"
+                       " ELSE outcome END, changed_on = current_date, story_id = NULL WHERE story_id = $1", sid)
 
 
 async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
@@ -53,9 +56,16 @@ async def on_resources_updated(conn: asyncpg.Connection, event: Event) -> None:
         d["revision"], d["intro"], d["entries"])
 
 
+async def on_reports_resolved(conn: asyncpg.Connection, event: Event) -> None:
+    d = event.data
+    await conn.execute("UPDATE report_outcomes SET outcome = $2, changed_on = current_date"
+                       " WHERE report_id = ANY($1::uuid[])", [uuid.UUID(i) for i in d["report_ids"]], d["outcome"])
+
+
 HANDLERS = {
     "StoryApproved": on_approved,
     "StoryWithdrawn": on_withdrawn,
     "StoryUnpublished": on_unpublished,
     "ResourcesUpdated": on_resources_updated,
+    "ReportsResolved": on_reports_resolved,
 } | exchange.HANDLERS

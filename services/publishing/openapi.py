@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.publishing.feed import Q_MAX
-from services.publishing.reports import REASON_MAX
+from services.publishing.reports import KINDS, REASON_MAX
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
@@ -32,10 +32,16 @@ SPEC = document("Braided publishing", {
     "/api/stories/{id}/reports": {"post": {
         "summary": "Report a story to the moderators",
         "parameters": [_ID],
-        "requestBody": json_body({"type": "object", "required": ["reason"], "properties": {
-            "reason": {"type": "string", "minLength": 1, "maxLength": REASON_MAX}}}),
-        "responses": {"202": {"description": "Received"}, "404": PROBLEM, "413": TOO_LARGE, "422": PROBLEM,
-                      "429": PROBLEM, "400": PROBLEM, "503": UNAVAILABLE},
+        "requestBody": json_body({"type": "object", "properties": {
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "reason": {"type": "string", "maxLength": REASON_MAX}}}),
+        "responses": {"202": {"description": "Received; `report` is the reader's report code"}, "404": PROBLEM,
+                      "413": TOO_LARGE, "422": PROBLEM, "429": PROBLEM, "400": PROBLEM, "503": UNAVAILABLE},
+    }},
+    "/api/reports/{code}": {"get": {
+        "summary": "What became of a report, by its report code",
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "received, no_change, changed or removed"}, "404": PROBLEM},
     }},
     "/api/stories/{id}/resonate": {"post": {
         "summary": "\"This resonated with me\": one more press; nothing about the reader is kept",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import exchange, handlers, receipts, retention, stories
+from services.submission import exchange, handlers, privacy_check, receipts, retention, stories
 from services.submission import openapi as submission_openapi
 from services.submission.validation import (
     BODY_MAX,
@@ -28,25 +29,26 @@ from services.submission.validation import (
     validate_form,
     validate_story,
 )
-from shared import bus
+from shared import bus, edges
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import CONTENT_WARNINGS, THEMES
+from shared.text import clean_for_display
 from shared.web import (
     BodyLimit,
     SecurityHeaders,
-    csrf_ok,
-    csrf_token,
     exception_handlers,
     health_response,
-    metrics,
-    set_csrf_cookie,
     static_files,
     templates,
 )
 
 HERE = Path(__file__).parent
+
+
+class TooDeep(Invalid):
+    """JSON nested deeper than shared.edges.MAX_DEPTH: 400, not 422."""
 TEMPLATES = templates(HERE)
 
 
@@ -57,11 +59,30 @@ def _rt(request: Request) -> Runtime:
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw.decode("utf-8"))
+        return edges.loads(raw)
+    except edges.TooDeep as e:
+        raise TooDeep({"body": str(e)}) from None
     except UnicodeDecodeError:
         raise Invalid({"body": "The request is not valid UTF-8 text."}) from None
     except json.JSONDecodeError as e:
         raise Invalid({"body": f"The request is not valid JSON ({e.msg} at position {e.pos})."}) from None
+
+
+async def _receipts_limited(request: Request) -> Response | None:
+    """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
+    gets a few dozen tries an hour, not thousands)."""
+    limiter: RateLimiter | None = _rt(request).extra.get("receipt_limiter")
+    if limiter is None or request.client is None:
+        return None
+    verdict = await limiter.hit(request.client.host)
+    if verdict.allowed:
+        return None
+    message = "You have looked up receipts many times in a short time. Please wait a while and try again."
+    headers = {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
+    return _page(request, "status.html", {"here": "status", "errors": {"receipt": message}}, status_code=429,
+                 headers=headers)
 
 
 async def _rate_limited(request: Request) -> Response | None:
@@ -81,11 +102,13 @@ async def _rate_limited(request: Request) -> Response | None:
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
           headers: dict[str, str] | None = None) -> Response:
-    context = {"csrf": csrf_token(request), "errors": {}} | context
+    """A page. It sets no cookie: the forms are protected by the same-origin check
+    on every POST (shared/edges.py) and, for a story, the key minted into the form."""
+    context = {"errors": {}} | context
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
     # Nothing a member typed or was given (a receipt code) may sit in a cache.
     response.headers["Cache-Control"] = "no-store"
-    return set_csrf_cookie(request, response, _rt(request).settings.cookie_secure)
+    return response
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -94,7 +117,8 @@ LIMITS = {"title": TITLE_MAX, "body_min": BODY_MIN, "body_max": BODY_MAX, "pen_n
 
 
 async def _form_page(request: Request, state: FormState, errors: dict[str, str], status_code: int = 200,
-                     preview: StoryInput | None = None, headers: dict[str, str] | None = None) -> Response:
+                     preview: StoryInput | None = None, headers: dict[str, str] | None = None,
+                     resend: bool = False, findings: list[privacy_check.Finding] | None = None) -> Response:
     if not state.submission_key:
         state = replace(state, submission_key=receipts.new_submission_key())
     suggestions = await stories.tag_suggestions(_rt(request).pool)
@@ -106,6 +130,7 @@ async def _form_page(request: Request, state: FormState, errors: dict[str, str],
         "themes": THEMES, "warnings": CONTENT_WARNINGS, "limits": LIMITS, "anchors": FORM_ANCHORS,
         "prompts": await exchange.open_prompts(pool),
         "responding_to": await exchange.published_title(pool, _valid_id(state.in_response_to)),
+        "resend": resend, "findings": findings or [],
     }, status_code=status_code, headers=headers)
 
 
@@ -131,25 +156,29 @@ async def _references(request: Request, story: StoryInput) -> None:
 async def submit_form(request: Request) -> Response:
     data = await request.form()
     state = read_form(data)
-    if not csrf_ok(request, data.get("csrf")) or (
-            state.submission_key and not receipts.SUBMISSION_KEY.match(state.submission_key)):
+    resend = data.get("resend") == "1"
+    if not receipts.key_ok(state.submission_key):  # only a form we served has one
         return await _form_page(request, replace(state, submission_key=""), {
             "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
         story = validate_form(state)
         await _references(request, story)
     except Invalid as e:
-        return await _form_page(request, state, e.errors, status_code=422)
+        return await _form_page(request, state, e.errors, status_code=422, resend=resend)
     if data.get("action") == "preview":
-        return await _form_page(request, state, {}, preview=story)
+        # The privacy check: advice beside the preview, never a block; it runs here
+        # and sends nothing anywhere.
+        findings = await asyncio.to_thread(privacy_check.check, story.title, story.body, story.pen_name)
+        return await _form_page(request, state, {}, preview=story, resend=resend, findings=findings)
     if (limited := await _rate_limited(request)) is not None:
         return limited
     try:
-        done = await _submit(request, story, state.submission_key or None)
+        done = await _submit(request, story, state.submission_key)
     except stories.KeyReused:
         # Back, edit, send: a new story from the page of one already sent.
         done = await _submit(request, story, None)
-    return _page(request, "receipt.html", {"receipt": done.code, "here": "share"}, status_code=201)
+    return _page(request, "receipt.html", {"receipt": done.code, "here": "share", "resend": resend},
+                 status_code=201)
 
 
 async def privacy(request: Request) -> Response:
@@ -167,13 +196,12 @@ async def status_page(request: Request) -> Response:
 async def status_form(request: Request) -> Response:
     data = await request.form()
     ctx: dict[str, Any] = {"here": "status"}
-    if not csrf_ok(request, data.get("csrf")):
-        return _page(request, "status.html", ctx | {"errors": {"receipt": "This form expired; please try again."}},
-                     status_code=400)
     raw = data.get("receipt")
     if not isinstance(raw, str) or not raw.strip():
         return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
                      status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return limited
     row = await stories.find_by_receipt(_rt(request).pool, raw)
     if row is None:
         return _page(request, "status.html", ctx | {"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -185,6 +213,26 @@ async def status_form(request: Request) -> Response:
                 "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
         await stories.withdraw(_rt(request).pool, row["story_id"])
         return _page(request, "status.html", {"here": "status", "withdrawn": True})
+    if action == "appeal" and row["status"] == "rejected":
+        message = data.get("message")
+        message = clean_for_display(message).strip()[:stories.APPEAL_MESSAGE_MAX] if isinstance(message, str) else ""
+        if not message:
+            text = await stories.story_text(_rt(request).pool, row["story_id"])
+            return _page(request, "status.html", ctx | {"text": text, "errors": {
+                "message": "Tell the moderators why they should look again."}}, status_code=422)
+        try:
+            await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
+        except stories.AppealRefused as e:
+            return _page(request, "status.html", ctx | {"errors": {"receipt": _APPEAL_REFUSED[e.why][1]}},
+                         status_code=409)
+        row = dict(row) | {"status": "appealed"}
+        ctx |= {"story": row}
+    text = await stories.story_text(_rt(request).pool, row["story_id"])
+    if action == "resend" and text is not None:
+        # "Edit and send again": the stored story, prefilled, with a fresh submission
+        # key, so sending files a new story with a new receipt code.
+        return await _form_page(request, FormState(**stories.resend_state(text)), {}, resend=True)
+    ctx |= {"text": text}
     if action == "confirm-withdraw":
         return _page(request, "status.html", ctx | {"confirming": True})
     return _page(request, "status.html", ctx)
@@ -209,14 +257,15 @@ async def _submit(request: Request, story: StoryInput, key: str | None) -> stori
 
 async def api_submit(request: Request) -> Response:
     key = request.headers.get("idempotency-key")
-    if key is not None and not receipts.SUBMISSION_KEY.match(key):
-        return JSONResponse({"errors": {"idempotency_key": "Idempotency-Key must be 16 to 200 letters, digits, "
-                                        "- or _; use a fresh random value per story."}}, status_code=400)
+    if key is not None and not receipts.key_ok(key):
+        return JSONResponse({"errors": {"idempotency_key": "Idempotency-Key must be 22 to 200 letters, digits, "
+                                        "- or _ (at least 128 random bits); use a fresh random value per story, "
+                                        "such as a UUID."}}, status_code=400)
     try:
         story = validate_story(await _json_body(request))
         await _references(request, story)
     except Invalid as e:
-        return JSONResponse({"errors": e.errors}, status_code=422)
+        return JSONResponse({"errors": e.errors}, status_code=400 if isinstance(e, TooDeep) else 422)
     if (limited := await _rate_limited(request)) is not None:
         return limited
     try:
@@ -232,9 +281,11 @@ async def _api_receipt(request: Request) -> tuple[Any, Response | None]:
     try:
         data = await _json_body(request)
     except Invalid as e:
-        return None, JSONResponse({"errors": e.errors}, status_code=422)
+        return None, JSONResponse({"errors": e.errors}, status_code=400 if isinstance(e, TooDeep) else 422)
     if not isinstance(data, dict) or not isinstance(data.get("receipt"), str):
         return None, JSONResponse({"errors": {"receipt": "Send {\"receipt\": \"BR-…\"}."}}, status_code=422)
+    if (limited := await _receipts_limited(request)) is not None:
+        return None, limited
     row = await stories.find_by_receipt(_rt(request).pool, data["receipt"])
     if row is None:
         return None, JSONResponse({"errors": {"receipt": _NO_SUCH_RECEIPT}}, status_code=404)
@@ -248,7 +299,39 @@ async def api_status(request: Request) -> Response:
     body = {"status": row["status"]}
     if row["status"] == "rejected" and row["reason"]:
         body["reason"] = row["reason"]
+    text = await stories.story_text(_rt(request).pool, row["story_id"])
+    if text is not None:  # hers to keep and resend, until it is published, withdrawn or purged
+        body |= {"title": text["title"], "body": text["body"]}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+_APPEAL_REFUSED = {
+    "not_rejected": (409, "Only a story that was not published can be appealed."),
+    "already": (409, "This rejection was already appealed; each rejection can be appealed once."),
+    "too_late": (409, "The time to appeal this rejection has passed; you are welcome to edit and send it again."),
+}
+
+
+async def api_appeal(request: Request) -> Response:
+    """An appeal with the receipt code alone: {"receipt", "message"} → 202."""
+    row, error = await _api_receipt(request)
+    if error:
+        return error
+    data = json.loads(await request.body())
+    message = data.get("message")
+    message = clean_for_display(message).strip() if isinstance(message, str) else ""
+    if not message:
+        return JSONResponse({"errors": {"message": "Tell the moderators why they should look again."}},
+                            status_code=422)
+    if len(message) > stories.APPEAL_MESSAGE_MAX:
+        return JSONResponse({"errors": {"message": f"Keep the message to {stories.APPEAL_MESSAGE_MAX} characters."}},
+                            status_code=422)
+    try:
+        await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
+    except stories.AppealRefused as e:
+        status, text = _APPEAL_REFUSED[e.why]
+        return JSONResponse({"errors": {"receipt": text}, "reason": e.why}, status_code=status)
+    return JSONResponse({"status": "appealed"}, status_code=202, headers={"Cache-Control": "no-store"})
 
 
 async def api_withdraw(request: Request) -> Response:
@@ -268,6 +351,9 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.submission_rate_limit is not None:
         limit, period = rt.settings.submission_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "submission", limit, period)
+    if rt.settings.receipt_rate_limit is not None:
+        limit, period = rt.settings.receipt_rate_limit
+        rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
     return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS | exchange.HANDLERS)]
 
 
@@ -285,12 +371,13 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/stories", api_submit, methods=["POST"]),
             Route("/api/receipts/status", api_status, methods=["POST"]),
             Route("/api/receipts/withdraw", api_withdraw, methods=["POST"]),
+            Route("/api/receipts/appeal", api_appeal, methods=["POST"]),
             Route("/healthz", healthz),
-            Route("/metrics", metrics),
             Route("/openapi.json", submission_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[*edges.edge_middleware(settings, settings.submission_url()), Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
         lifespan=lifespan("submission", HERE, settings, consumers=_consumers, purge=retention.purge),
     )

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from shared import prompts
-from shared.text import clean_for_display, clean_line
+from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 LANG_MAX = 35
 GLOSSARY_MAX = 20
@@ -82,8 +82,12 @@ def validate_exchange(data: dict[str, Any], errors: dict[str, str], title_max: i
         else:
             seen: set[str] = set()
             for g in gl:
-                term = clean_line(g["term"]) if isinstance(g.get("term"), str) else ""
+                raw = g["term"] if isinstance(g.get("term"), str) else ""
+                term = clean_label(raw)  # a label, like tags and pen names (shared.text)
                 meaning = clean_line(g["meaning"]) if isinstance(g.get("meaning"), str) else ""
+                if problem := label_problem(raw, term):
+                    errors["glossary"] = f"The term {raw.strip()[:40]!r} {problem}; please type it plainly."
+                    break
                 if not term or not meaning or set(g) - {"term", "meaning"}:
                     errors["glossary"] = "Each glossary entry needs a term and its meaning."
                     break

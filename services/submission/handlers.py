@@ -8,7 +8,7 @@ import asyncpg
 
 from shared.events import Event
 
-_RANK = {"received": 0, "in_review": 1, "published": 2, "rejected": 2, "withdrawn": 3}
+_RANK = {"received": 0, "in_review": 1, "published": 2, "rejected": 2, "appealed": 2, "withdrawn": 3}
 
 
 async def _set_status(conn: asyncpg.Connection, story_id: str, status: str, reason: str | None = None) -> None:

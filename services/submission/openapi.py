@@ -61,6 +61,12 @@ SPEC = document("Braided submission", {
                                       "requestBody": json_body(RECEIPT), "responses": _RECEIPT_RESPONSES}},
     "/api/receipts/withdraw": {"post": {"summary": "Withdraw a story everywhere, by receipt code",
                                         "requestBody": json_body(RECEIPT), "responses": _RECEIPT_RESPONSES}},
+    "/api/receipts/appeal": {"post": {
+        "summary": "Appeal a rejection once, within APPEAL_DAYS, by receipt code; another moderator decides",
+        "requestBody": json_body({"type": "object", "required": ["receipt", "message"], "properties": {
+            "receipt": {"type": "string"}, "message": {"type": "string", "maxLength": 2000}}}),
+        "responses": _RECEIPT_RESPONSES | {"202": {"description": "Appealed"},
+                                           "409": {"description": "Not rejected, already appealed, or too late"}}}},
 })
 
 openapi = endpoint(SPEC)

@@ -1,8 +1,13 @@
-"""Receipt codes: shown to the author once, stored only as an argon2id hash.
+"""Receipt codes: shown to the author once, stored only as a hash of the whole code.
 
-A code looks like `BR-7K2QM-XJ4TR-9PD3W-HC6NE`. The first two groups (50 bits)
-are a lookup key stored as-is; the whole code (100 random bits) is verified
-against the slow hash, so a leaked table cannot be turned back into codes.
+A code looks like `BR-7K2QM-XJ4TR-9PD3W-HC6NE`: 100 random bits. What is stored
+is `digest(code)`, a SHA-256 of the whole normalised code, and a look-up is one
+index probe on it. A fast hash is enough: nobody can search 2^100 codes, and no
+part of a code is stored in clear.
+
+Rows stored before kept the first two groups in clear (`lookup_key`) and an
+argon2id hash of the whole code (`verify`); they keep working until they expire,
+and move to the digest at their first successful look-up.
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ def new_code() -> str:
 
 
 # A submission key: chosen by the client (Idempotency-Key) or minted into the form.
-SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_\-]{16,200}$")
+# It is as secret as the receipt it stands for, so it needs at least 128 bits: 22
+# or more base64url characters, and not a pattern (`aaaa…`, `abab…`) — a random key
+# of that length has many distinct characters.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_\-]{22,200}$")
+_KEY_MIN_DISTINCT = 10
+
+
+def key_ok(key: str) -> bool:
+    return bool(SUBMISSION_KEY.match(key)) and len(set(key)) >= _KEY_MIN_DISTINCT
 
 
 def new_submission_key() -> str:
@@ -65,12 +78,16 @@ def normalise(code: str) -> str | None:
     return c
 
 
+def digest(code: str) -> bytes:
+    """The stored look-up key of a normalised code."""
+    return hashlib.sha256(b"braided-receipt-lookup\x00" + code.encode()).digest()
+
+
+# --- Rows stored before the digest (argon2id + the first half in clear) -------------
+
+
 def lookup_key(code: str) -> str:
     return code[3:14]
-
-
-async def hash_code(code: str) -> str:
-    return await asyncio.to_thread(_HASHER.hash, code)
 
 
 async def verify(stored_hash: str, code: str) -> bool:

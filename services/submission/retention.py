@@ -14,7 +14,7 @@ async def purge(pool: asyncpg.Pool, days: int) -> int:
         # never lose an event it still owes the other services.
         ids = [r["story_id"] for r in await conn.fetch(
             "DELETE FROM stories s WHERE s.status = 'rejected' AND s.status_changed_on <= current_date - $1::int"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = s.story_id AND o.published_at IS NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = s.story_id AND o.published_on IS NULL)"
             " RETURNING s.story_id", days)]
         if ids:
             await erase_story_events(conn, ids)

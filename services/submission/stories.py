@@ -12,7 +12,7 @@ from services.submission import receipts
 from services.submission.validation import StoryInput
 from shared.events import new_event
 from shared.outbox import enqueue, erase_story_events
-from shared.taxonomy import is_theme
+from shared.taxonomy import CONTENT_WARNINGS, is_theme
 
 
 class KeyReused(Exception):
@@ -35,26 +35,24 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
     a different one, KeyReused."""
     story_id = str(uuid.uuid4())
     code = code or receipts.new_code()
-    code_hash = await receipts.hash_code(code)
     event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
     async with pool.acquire() as conn, conn.transaction():
         # ON CONFLICT waits for a concurrent insert of the same code to commit or
         # roll back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
-            "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, pen_name, tags,"
+            "INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
             " content_warnings, prompt_id, in_response_to, lang, translation, glossary)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            " ON CONFLICT (receipt_lookup) DO NOTHING RETURNING story_id",
-            story_id, receipts.lookup_key(code), code_hash, story.title, story.body, story.pen_name,
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id",
+            story_id, receipts.digest(code), story.title, story.body, story.pen_name,
             story.tags, story.content_warnings, story.prompt_id, story.in_response_to, story.lang,
             story.translation, story.glossary)
         if stored is not None:
             await enqueue(conn, event)
             return Submitted(code, "received", replayed=False)
-        row = await conn.fetchrow("SELECT receipt_hash, status, title, body FROM stories WHERE receipt_lookup = $1",
-                                  receipts.lookup_key(code))
-    if row is not None and (row["title"], row["body"]) == (story.title, story.body) \
-            and await receipts.verify(row["receipt_hash"], code):
+        row = await conn.fetchrow("SELECT status, title, body FROM stories WHERE receipt_digest = $1",
+                                  receipts.digest(code))
+    if row is not None and (row["title"], row["body"]) == (story.title, story.body):
         return Submitted(code, row["status"], replayed=True)
     raise KeyReused
 
@@ -74,22 +72,26 @@ async def tag_suggestions(pool: asyncpg.Pool, limit: int = 30) -> list[str]:
 
 
 async def find_by_receipt(pool: asyncpg.Pool, raw_code: object) -> asyncpg.Record | None:
-    """The story a receipt belongs to, or None; every wrong code costs the same."""
+    """The story a receipt belongs to, or None: one index probe on the code's digest.
+
+    A row stored before the digest (its code's first half in clear, the whole code
+    argon2id-hashed) is verified the old way and moved to the digest, so only a code
+    whose first half matches such a row ever costs a slow hash."""
     code = receipts.normalise(raw_code) if isinstance(raw_code, str) else None
     if code is None:
         return None
-    row = await pool.fetchrow(
-        "SELECT story_id, receipt_hash, status, reason FROM stories WHERE receipt_lookup = $1",
+    row = await pool.fetchrow("SELECT story_id, status, reason FROM stories WHERE receipt_digest = $1",
+                              receipts.digest(code))
+    if row is not None:
+        return row
+    legacy = await pool.fetchrow(
+        "SELECT story_id, receipt_hash FROM stories WHERE receipt_lookup = $1 AND receipt_digest IS NULL",
         receipts.lookup_key(code))
-    if row is None:
-        # Spend the same time as a real check so timing does not reveal which
-        # lookup keys exist.
-        await receipts.verify(_DUMMY_HASH, code)
+    if legacy is None or not await receipts.verify(legacy["receipt_hash"], code):
         return None
-    return row if await receipts.verify(row["receipt_hash"], code) else None
-
-
-_DUMMY_HASH = receipts._HASHER.hash("BR-00000-00000-00000-00000")
+    return await pool.fetchrow(
+        "UPDATE stories SET receipt_digest = $2, receipt_lookup = NULL, receipt_hash = NULL"
+        " WHERE story_id = $1 RETURNING story_id, status, reason", legacy["story_id"], receipts.digest(code))
 
 
 async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
@@ -109,3 +111,61 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
         await erase_story_events(conn, [story_id])
         await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))
     return True
+
+
+# Statuses whose text the receipt holder may read back: the story is still hers to
+# keep and resend. Never after withdrawal or purge (the text is gone), and not once
+# published (it is on the stories page).
+TEXT_VISIBLE = ("received", "in_review", "rejected", "appealed")
+
+
+async def story_text(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | None:
+    """Title, text and labels of a story the receipt holder may read back, or None."""
+    row = await pool.fetchrow(
+        "SELECT status, title, body, pen_name, tags, content_warnings, appealed FROM stories WHERE story_id = $1",
+        story_id)
+    if row is None or row["status"] not in TEXT_VISIBLE or row["title"] is None or row["body"] is None:
+        return None
+    return row
+
+
+def resend_state(row: asyncpg.Record) -> dict[str, object]:
+    """The form's fields prefilled from a stored story (for "Edit and send again")."""
+    themes = [t for t in row["tags"] if is_theme(t)]
+    known_cw = {c.casefold() for c in CONTENT_WARNINGS}
+    return {
+        "title": row["title"], "body": row["body"], "pen_name": row["pen_name"] or "",
+        "heritage": ", ".join(t for t in row["tags"] if not is_theme(t)),
+        "themes": tuple(themes),
+        "cw": tuple(c for c in row["content_warnings"] if c.casefold() in known_cw),
+        "cw_other": ", ".join(c for c in row["content_warnings"] if c.casefold() not in known_cw),
+    }
+
+
+APPEAL_MESSAGE_MAX = 2000
+
+
+class AppealRefused(Exception):
+    """Why an appeal cannot be filed: `not_rejected`, `already` or `too_late`."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+async def appeal(pool: asyncpg.Pool, story_id: uuid.UUID, message: str, days: int) -> None:
+    """File the author's appeal of a rejection: once per story, within `days` of the
+    rejection; the receipt then says `appealed` and moderation gets StoryAppealed."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT status, appealed, status_changed_on >= current_date - $2::int AS in_time FROM stories"
+            " WHERE story_id = $1 FOR UPDATE", story_id, days)
+        if row is None or row["status"] != "rejected":
+            raise AppealRefused("already" if row is not None and row["appealed"] else "not_rejected")
+        if row["appealed"]:
+            raise AppealRefused("already")
+        if not row["in_time"]:
+            raise AppealRefused("too_late")
+        await conn.execute("UPDATE stories SET status = 'appealed', appealed = true, status_changed_on = current_date"
+                           " WHERE story_id = $1", story_id)
+        await enqueue(conn, new_event("StoryAppealed", story_id=str(story_id), message=message))

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.submission.exchange import EXCHANGE_FIELDS, parse_glossary_lines, validate_exchange
-from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS, CONTENT_WARNINGS_MAX, THEMES, tags_problem
-from shared.text import clean_for_display, clean_line
+from shared.taxonomy import CONTENT_WARNINGS, THEMES, content_warnings_problem, tags_problem
+from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 TITLE_MAX = 120
 BODY_MIN = 20
@@ -57,6 +57,16 @@ def _dedupe(items: list[str]) -> list[str]:
     return out
 
 
+def _labels(raw: list[str], field: str, what: str, errors: dict[str, str]) -> list[str]:
+    """Tags or content warnings, cleaned (shared.text.clean_label); an invisible or
+    look-alike one is an error on the field."""
+    cleaned = [clean_label(t) for t in raw]
+    for r, c in zip(raw, cleaned, strict=True):
+        if field not in errors and (problem := label_problem(r, c)):
+            errors[field] = f"{what} {problem}; please type it plainly."
+    return _dedupe(cleaned)
+
+
 def validate_story(data: Any) -> StoryInput:
     """Raise Invalid with a message per field, or return the cleaned story."""
     if not isinstance(data, dict):
@@ -89,19 +99,19 @@ def validate_story(data: Any) -> StoryInput:
         if not isinstance(pen_raw, str):
             errors["pen_name"] = "A pen name is a short piece of text, or leave it empty."
         else:
-            pen_name = clean_line(pen_raw) or None
+            pen_name = clean_label(pen_raw) or None
             if pen_name and len(pen_name) > PEN_NAME_MAX:
                 errors["pen_name"] = f"Keep the pen name to {PEN_NAME_MAX} characters or fewer."
+            elif problem := label_problem(pen_raw, pen_name or ""):
+                errors["pen_name"] = f"The pen name {problem}; please type it plainly."
 
-    tags = _dedupe([clean_line(t) for t in _as_list(data.get("tags"), "tags", errors)])
+    tags = _labels(_as_list(data.get("tags"), "tags", errors), "tags", "A tag", errors)
     if "tags" not in errors and (problem := tags_problem(tags)):
         errors["tags"] = problem
-    cws = _dedupe([clean_line(t) for t in _as_list(data.get("content_warnings"), "content_warnings", errors)])
-    if "content_warnings" not in errors:
-        if len(cws) > CONTENT_WARNINGS_MAX:
-            errors["content_warnings"] = f"Use up to {CONTENT_WARNINGS_MAX} content warnings."
-        elif any(len(c) > CONTENT_WARNING_MAX for c in cws):
-            errors["content_warnings"] = f"Each content warning can be up to {CONTENT_WARNING_MAX} characters."
+    cws = _labels(_as_list(data.get("content_warnings"), "content_warnings", errors), "content_warnings",
+                  "A content warning", errors)
+    if "content_warnings" not in errors and (problem := content_warnings_problem(cws)):
+        errors["content_warnings"] = problem
     exchange = validate_exchange(data, errors, TITLE_MAX, BODY_MIN, BODY_MAX)
     if errors:
         raise Invalid(errors)

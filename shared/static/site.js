@@ -27,6 +27,25 @@
     });
   }
 
+  /* Links within Braided replace the page instead of adding to the history, so the
+     whole visit is one history entry and quick exit (which replaces that entry) leaves
+     no Braided page one Back press away (the services sit on different origins, and a
+     helpline site left to is better without a Back into Braided too). Plain left
+     clicks only; a link within the page (#…) stays a normal jump. */
+  if (exitLink) {
+    document.addEventListener("click", function (event) {
+      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+          event.shiftKey || event.altKey) { return; }
+      var link = event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link || link === exitLink || link.target || link.hasAttribute("download")) { return; }
+      var url = new URL(link.href, window.location.href);
+      if (url.protocol !== "http:" && url.protocol !== "https:") { return; }
+      if (url.origin === window.location.origin && url.pathname === window.location.pathname && url.search === window.location.search && url.hash) { return; }
+      event.preventDefault();
+      window.location.replace(url.href);
+    });
+  }
+
   /* Live length counter: counts characters as the server does (code points, after
      trimming), and says so when the story is too short or too long. */
   function codePoints(text) { return Array.from(text.trim()).length; }
@@ -57,6 +76,58 @@
       update();
     }
   });
+
+  /* Privacy check (issue 14). On the preview, "Keep" dismisses a finding and "Edit"
+     selects the detail in its field. While typing, the same simple kinds are looked
+     for here in the page; nothing is sent anywhere, and nothing is ever blocked. */
+  document.querySelectorAll(".finding").forEach(function (item) {
+    var keep = item.querySelector(".finding-keep");
+    var edit = item.querySelector(".finding-edit");
+    if (keep) {
+      keep.hidden = false;
+      keep.addEventListener("click", function () {
+        item.hidden = true;
+        var left = document.querySelectorAll(".finding:not([hidden])").length;
+        var live = document.getElementById("privacy-live");
+        if (live) { live.textContent = left ? left + " left to look at." : "All kept. You can send it when you are ready."; }
+      });
+    }
+    if (edit) {
+      edit.addEventListener("click", function (event) {
+        var field = document.getElementById(item.getAttribute("data-field"));
+        if (!field) { return; }
+        event.preventDefault();
+        var at = field.value.indexOf(item.getAttribute("data-text"));
+        field.focus();
+        if (at >= 0) { field.setSelectionRange(at, at + item.getAttribute("data-text").length); }
+      });
+    }
+  });
+  var PRIVACY = [
+    ["an email address", /[\w.+-]+@[\w-]+(\.[\w-]+)+/g],
+    ["a web address", /\b(https?:\/\/|www\.)[^\s<>"']+/gi],
+    ["a social media handle", /(^|[^\w@.])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}/g],
+    ["a phone number", /(^|[^\w+])\+?\(?\d[\d\s().-]{5,20}\d(?!\w)/g]
+  ];
+  var storyBody = document.getElementById("body");
+  var privacyLive = document.getElementById("privacy-typing");
+  if (storyBody && privacyLive) {
+    var privacyTimer = null;
+    storyBody.addEventListener("input", function () {
+      clearTimeout(privacyTimer);
+      privacyTimer = setTimeout(function () {
+        var kinds = [];
+        PRIVACY.forEach(function (rule) {
+          var m = storyBody.value.match(rule[1]);
+          if (m && m.some(function (hit) { return hit.replace(/\D/g, "").length >= 7 || rule[0] !== "a phone number"; })) {
+            kinds.push(rule[0]);
+          }
+        });
+        privacyLive.textContent = kinds.length ? "Privacy check: your story has " + kinds.join(", ") +
+          ". Preview shows where; keep it only if you are sure." : "";
+      }, 800);
+    });
+  }
 
   /* Copy button for the receipt code: hidden without JavaScript, where the code is
      selectable text. */

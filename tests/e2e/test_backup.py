@@ -61,7 +61,8 @@ def test_backup_restores_into_an_empty_database_and_serves_the_same_feed(stack: 
     nats = EmbeddedNats(tmp_path / "nats")
     nats.start()
     port = free_port()
-    env = stack.env | {"DATABASE_URL": restored_dsn, "NATS_URL": nats.url, "DATA_DIR": str(tmp_path / "data")}
+    env = stack.env | {"DATABASE_URL": restored_dsn, "NATS_URL": nats.url, "DATA_DIR": str(tmp_path / "data")} \
+        | nats.credentials("publishing")
     proc = subprocess.Popen([sys.executable, "-m", "braided", "serve", "publishing", "--port", str(port)],
                             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

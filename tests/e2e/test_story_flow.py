@@ -18,8 +18,8 @@ def _post_through_form(stack: Stack, title: str, body: str, tags: str) -> str:
     with httpx.Client(base_url=stack.url("submission"), timeout=30) as browser:
         form = browser.get("/")
         assert form.status_code == 200
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        r = browser.post("/stories", data={"csrf": token, "title": title, "body": body, "tags": tags})
+        key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
+        r = browser.post("/stories", data={"submission_key": key, "title": title, "body": body, "tags": tags})
         assert r.status_code == 201, r.text
         receipt = re.search(r'id="receipt">([^<]+)<', r.text).group(1)
         assert receipt not in str(r.url)  # never in a URL
@@ -95,7 +95,8 @@ def test_every_service_has_health_and_metrics(stack: Stack) -> None:
     for service in ("submission", "moderation", "publishing"):
         h = httpx.get(stack.url(service, "/healthz"), timeout=5)
         assert h.status_code == 200 and h.json()["checks"] == {"database": "ok", "nats": "ok"}
-        m = httpx.get(stack.url(service, "/metrics"), timeout=5)
+        # Metrics on the private listener only (tests/e2e/security/test_private_metrics.py).
+        m = httpx.get(f"http://127.0.0.1:{stack.metrics_ports[service]}/metrics", timeout=5)
         assert m.status_code == 200 and "braided_http_request_seconds" in m.text
 
 

@@ -19,14 +19,14 @@ async def test_tidy_keeps_what_is_owed_and_recent(pg_dsn: str) -> None:
         for name, days in ages.items():
             for published in (True, False):
                 await pool.execute(
-                    "INSERT INTO outbox (event_id, subject, payload, created_at, published_at)"
-                    " VALUES ($1, $2, $3::jsonb, now() - make_interval(days => $4),"
-                    " CASE WHEN $5 THEN now() - make_interval(days => $4) END)",
+                    "INSERT INTO outbox (event_id, subject, payload, created_on, published_on)"
+                    " VALUES ($1, $2, $3::jsonb, current_date - $4::int,"
+                    " CASE WHEN $5 THEN current_date - $4::int END)",
                     uuid.uuid4(), f"{name}-{'sent' if published else 'owed'}", json.dumps({}), days, published)
-            await pool.execute("INSERT INTO processed_events (consumer, event_id, processed_at)"
-                               " VALUES ($1, $2, now() - make_interval(days => $3))", name, uuid.uuid4(), days)
-            await pool.execute("INSERT INTO parked_messages (consumer, subject, payload, error, deliveries, parked_at)"
-                               " VALUES ($1, 's', 'story text', 'e', 5, now() - make_interval(days => $2))",
+            await pool.execute("INSERT INTO processed_events (consumer, event_id, processed_on)"
+                               " VALUES ($1, $2, current_date - $3::int)", name, uuid.uuid4(), days)
+            await pool.execute("INSERT INTO parked_messages (consumer, subject, payload, error, deliveries, parked_on)"
+                               " VALUES ($1, 's', 'story text', 'e', 5, current_date - $2::int)",
                                name, days)
 
         deleted = await tidy_messaging(pool, stream_days=14, retention_days=30)

@@ -81,7 +81,7 @@ async def test_a_node_down_at_start_up_is_skipped(nats_server: EmbeddedNats) -> 
 
 async def test_user_and_password_are_sent(tmp_path) -> None:
     """A server that wants a user refuses an anonymous client and takes the configured one."""
-    server = EmbeddedNats(tmp_path, args=("--user", "submission", "--pass", "a long random password"))
+    server = EmbeddedNats(tmp_path, args=("--user", "submission", "--pass", "a long random password"), auth=False)
     server.start()
     try:
         # Refused: the client keeps retrying (as it would through an outage) and never connects.

@@ -49,7 +49,7 @@ def slow_model(marker_model: tuple[Path, Path], tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def infra(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    nats = EmbeddedNats(tmp_path_factory.mktemp("nats-scale"))
+    nats = EmbeddedNats(tmp_path_factory.mktemp("nats-scale"), auth=False)  # workers as the only clients
     nats.start()
     name = f"scale_{uuid.uuid4().hex[:8]}"
 
@@ -112,13 +112,20 @@ class Workers:
                     out.append(doc)
         return out
 
-    def screened(self) -> dict[str, list[int]]:
-        """story id → the workers that screened it (once per screening)."""
-        out: dict[str, list[int]] = {}
-        for i in range(len(self.procs)):
-            for doc in self.lines(i, "screened"):
-                out.setdefault(doc["story_id"], []).append(i)
-        return out
+    def screened(self) -> list[int]:
+        """Stories each worker screened (its "screened" lines: the log names no story,
+        issue 10, so counts are what the tests compare; each test has fresh workers)."""
+        return [len(self.lines(i, "screened")) for i in range(len(self.procs))]
+
+    def batch_unfinished(self, i: int) -> dict | None:
+        """Worker i's last "screening" line if fewer stories of that batch were
+        screened (filed, then logged) than it holds."""
+        started = self.lines(i, "screening")
+        if not started:
+            return None
+        last = started[-1]
+        done = [d for d in self.lines(i, "screened") if d.get("batch") == last["batch"]]
+        return last if len(done) < last["stories"] else None
 
     def tail(self) -> str:
         return "\n".join(log.read_text(errors="replace")[-2000:] for log in self.logs)
@@ -188,7 +195,7 @@ def test_in_progress_acks_keep_a_slow_batch_alive(infra: dict[str, str], workers
     took = max(doc["seconds"] for doc in w.lines(0, "screened"))
     assert took > 2 * ACK_WAIT, f"the batch took {took}s: too fast to show anything; make the model slower"
     assert redelivered(infra) == before
-    assert all(len(v) == 1 for k, v in w.screened().items() if k in ids)
+    assert sum(w.screened()) == len(ids)  # none screened twice
     assert set(filed(infra, ids).values()) == {1}
 
 
@@ -197,9 +204,9 @@ def test_two_workers_screen_each_story_once(infra: dict[str, str], workers) -> N
     ids = submit(infra, [1500, 60, 300, 1500] * 5)
     wait_until(lambda: len(filed(infra, ids)) == len(ids), 300, 0.5, "all stories filed")
     time.sleep(1)
-    by_story = w.screened()
-    assert {k: len(v) for k, v in by_story.items() if k in ids} == dict.fromkeys(ids, 1)
-    assert {i for k, v in by_story.items() if k in ids for i in v} == {0, 1}  # both did work
+    counts = w.screened()
+    assert sum(counts) == len(ids)  # each screened once
+    assert all(counts)  # both did work
     assert set(filed(infra, ids).values()) == {1}
 
 
@@ -208,21 +215,19 @@ def test_a_worker_killed_mid_batch_loses_nothing(infra: dict[str, str], workers)
     ids = submit(infra, [2500] * 12)
 
     def busy() -> list[int]:  # a list: worker 0 must count as found
-        for i in range(2):
-            mine = {s for doc in w.lines(i, "screening") for s in doc["stories"]} & set(ids)
-            if mine and not mine <= set(filed(infra, list(mine))):
-                return [i]
-        return []
+        return [i for i in range(2) if w.batch_unfinished(i)][:1]
     [victim] = wait_until(busy, 120, 0.05, "a worker mid-batch")
-    holding = {s for doc in w.lines(victim, "screening") for s in doc["stories"]} & set(ids)
     w.procs[victim].send_signal(signal.SIGKILL)
     w.procs[victim].wait()
-    unfinished = holding - set(filed(infra, list(holding)))
-    assert unfinished, "the worker finished its batch before the kill; the test proved nothing"
+    batch = w.batch_unfinished(victim)
+    assert batch, "the worker finished its batch before the kill; the test proved nothing"
+    unfinished = batch["stories"] - len([d for d in w.lines(victim, "screened") if d["batch"] == batch["batch"]])
     wait_until(lambda: len(filed(infra, ids)) == len(ids), 300, 0.5, "every story filed")
     assert set(filed(infra, ids).values()) == {1}  # each filed once, one StoryScreened each
     survivor = 1 - victim
-    assert unfinished <= {k for k, v in w.screened().items() if survivor in v}
+    # What the victim left unfinished, the survivor screened (and filed once: above).
+    assert w.screened()[survivor] >= unfinished
+    assert sum(w.screened()) >= len(ids)
 
 
 def test_a_story_the_model_fails_on_is_filed_unscreened(infra: dict[str, str], marker_model: tuple[Path, Path],

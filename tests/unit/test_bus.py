@@ -4,6 +4,8 @@ acks, naks, parking, and batch mode."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,7 +46,7 @@ async def test_an_event_already_in_the_inbox_is_acked_without_running_the_handle
 
 async def test_an_event_for_another_consumer_is_acked_without_a_transaction() -> None:
     pool = FakePool()
-    msg = FakeMsg(new_event("StoryWithdrawn", story_id="x").to_json())
+    msg = FakeMsg(new_event("StoryWithdrawn", story_id=str(uuid.uuid4())).to_json(), subject="stories.withdrawn")
     await _consumer(pool, {"StorySubmitted": recorder()[1]}).handle(msg)
     assert msg.acks == ["ack"] and pool.sent == []
 
@@ -123,3 +125,30 @@ async def test_batch_mode_keeps_slow_preparations_alive_with_in_progress_acks() 
     consumer.fetch = fetch  # type: ignore[method-assign]
     await consumer.run_once()
     assert msg.acks[0] == "in_progress" and msg.acks[-1] == "ack"
+
+
+async def test_an_event_on_another_types_subject_is_parked_not_applied() -> None:
+    """A StoryApproved sent on stories.reported (a subject publishing may use) is a
+    forgery: parked, never handed to the handler."""
+    pool = FakePool({INBOX: True})
+    calls, handler = recorder()
+    approved = new_event("StoryApproved", story_id=str(uuid.uuid4()), title="t", body="b",
+                         pen_name="Braided moderators",
+                         tags=[], content_warnings=[], published_on="2026-01-01")
+    msg = FakeMsg(approved.to_json(), subject="stories.reported")
+    await _consumer(pool, {"StoryApproved": handler}).handle(msg)
+    assert calls == [] and msg.acks == ["ack"]
+    [(_, subject, _, error, _)] = pool.statements(PARK)
+    assert subject == "stories.reported" and "StoryApproved on stories.reported" in error
+
+
+async def test_an_event_with_a_forged_payload_on_its_own_subject_is_parked() -> None:
+    pool = FakePool({INBOX: True})
+    calls, handler = recorder()
+    good = json.loads(new_event("StoryWithdrawn", story_id=str(uuid.uuid4())).to_json())
+    for data, occurred in (({"story_id": "../../etc"}, good["occurred_on"]),
+                           (good["data"], "2026-01-01T12:34:56")):
+        msg = FakeMsg(json.dumps(good | {"data": data, "occurred_on": occurred}).encode(), subject="stories.withdrawn")
+        await _consumer(pool, {"StoryWithdrawn": handler}).handle(msg)
+        assert msg.acks == ["ack"]
+    assert calls == [] and len(pool.statements(PARK)) == 2

@@ -28,3 +28,18 @@ def test_stacked_bars_add_up_and_name_each_series() -> None:
 def test_horizontal_bars_show_counts_and_shares() -> None:
     chart = hbars("Labels", {"clear": 3, "held": 1})
     assert "3 (75%)" in str(chart.svg) and chart.rows == [("clear", "3"), ("held", "1")]
+
+
+def _ticks(svg: str) -> list[str]:
+    import re
+
+    return re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+
+
+def test_count_charts_have_whole_number_ticks() -> None:
+    # Issue 14, point 8: a depth of 7 drew ticks 0, 3.9, 7.7; decisions of 1 drew 0.6, 1.1.
+    depth = line_chart("Depth", DAYS, [7.0] + [0.0] * 13, counts=True)
+    assert [t for t in _ticks(str(depth.svg)) if "Mar" not in t] == ["0", "4", "8"]
+    assert depth.rows[0] == ("2026-03-01", "7")
+    bars = stacked_bars("Decisions", DAYS, {"approved": [1] + [0] * 13, "rejected": [0] * 14})
+    assert [t for t in _ticks(str(bars.svg)) if "Mar" not in t] == ["0", "1", "2"]

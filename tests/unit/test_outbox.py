@@ -56,7 +56,7 @@ async def test_the_relay_publishes_with_the_event_id_marks_sent_and_erases_what_
     assert await Relay(pool, js, "submission").run_once() == 2  # type: ignore[arg-type]
     [(subject, _, headers)] = js.published
     assert subject == "stories.withdrawn" and headers == {"Nats-Msg-Id": event.id}
-    assert pool.statements("UPDATE outbox SET published_at") == [(event.id, 101)]
+    assert pool.statements("UPDATE outbox SET published_on") == [(event.id, 101)]
     assert js.deleted == [7] and pool.statements("DELETE FROM outbox WHERE event_id") == [("old",)]
 
 

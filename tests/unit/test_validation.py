@@ -34,3 +34,37 @@ def test_each_problem_is_reported_on_its_field(data, field: str) -> None:
     with pytest.raises(Invalid) as e:
         validate_story(data)
     assert field in e.value.errors and e.value.errors[field]
+
+
+def test_labels_lose_format_and_tag_characters() -> None:
+    s = validate_story({"title": "t", "body": BODY, "pen_name": "Mi\u200bn\u00adh\U000E0041",
+                        "tags": ["Fili\u200dpino", "Ta\ufeffmil"], "content_warnings": ["grief\u2060"]})
+    assert s.pen_name == "Minh" and s.tags == ["Filipino", "Tamil"] and s.content_warnings == ["grief"]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("pen_name", "\u3164"), ("pen_name", "\u200b\u200b"), ("pen_name", "\u115f\u1160 \uffa0"),
+    ("pen_name", "\u2800"), ("tags", ["\u3164"]), ("content_warnings", ["\U000E0041\U000E0042"]),
+])
+def test_invisible_only_labels_are_refused(field: str, value) -> None:
+    with pytest.raises(Invalid) as e:
+        validate_story({"title": "t", "body": BODY, field: value})
+    assert "invisible" in e.value.errors[field]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("pen_name", "Braided moder\u0430tors"),  # Cyrillic а in a Latin word
+    ("pen_name", "\u0410n\u0430"), ("tags", ["\u0421hina Town"]), ("content_warnings", ["viol\u0435nce"]),
+])
+def test_mixed_script_look_alikes_are_refused(field: str, value) -> None:
+    with pytest.raises(Invalid) as e:
+        validate_story({"title": "t", "body": BODY, field: value})
+    assert "look-alike" in e.value.errors[field]
+
+
+def test_real_names_in_any_script_and_scripts_side_by_side_pass() -> None:
+    names = ["Anák 🌸", "Наташа", "日本 Japan", "Việt Nam", "한국계 미국인", "Ελληνικά", "half-日本", "Қазақ Kazakh"]
+    for name in names:
+        assert validate_story({"title": "t", "body": BODY, "pen_name": name}).pen_name == name
+    tags = [n for n in names if "🌸" not in n]  # tags are words, not pictures
+    assert validate_story({"title": "t", "body": BODY, "tags": tags}).tags == tags

@@ -42,6 +42,54 @@
 
   function selected() { return items()[current] || null; }
 
+  // `a` approves after a few seconds, with Undo (the button, or u): a stray key
+  // press must not publish a story.
+  var UNDO_MS = 5000;
+  var pendingApprove = null;
+  function undo() {
+    if (!pendingApprove) return false;
+    clearTimeout(pendingApprove.timer);
+    pendingApprove.box.remove();
+    pendingApprove = null;
+    toast("Not approved.");
+    return true;
+  }
+  function approveLater(form) {
+    if (pendingApprove) return;
+    var box = document.createElement("div");
+    box.className = "toast undo-toast";
+    box.id = "undo-toast";
+    box.setAttribute("role", "status");
+    box.appendChild(document.createTextNode("Approving in 5 seconds…"));
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary small";
+    button.id = "undo";
+    button.textContent = "Undo (u)";
+    button.addEventListener("click", undo);
+    box.appendChild(button);
+    document.body.appendChild(box);
+    pendingApprove = { box: box, timer: setTimeout(function () {
+      box.remove();
+      pendingApprove = null;
+      form.requestSubmit();
+    }, UNDO_MS) };
+  }
+
+  // "Select all on this page": ticks (or unticks) every story here without a reload;
+  // without JS the link reloads the page with every box ticked.
+  var selectAll = document.getElementById("select-all");
+  if (selectAll) {
+    selectAll.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select"));
+      var all = boxes.every(function (b) { return b.checked; });
+      boxes.forEach(function (b) { b.checked = !all; });
+      selectAll.textContent = all ? "Select all on this page" : "Clear the selection";
+      updateBulkCount();
+    });
+  }
+
   function toggleShortcuts() {
     var box = document.getElementById("shortcuts");
     if (box) box.classList.toggle("open");
@@ -69,7 +117,10 @@
         var approve = el && el.querySelector(".approve-form");
         if (!approve) return;
         if (el.classList.contains("is-blurred")) { toast("This story is held: read it before approving (Show this story)."); return; }
-        approve.requestSubmit();
+        approveLater(approve);
+        break;
+      case "u":
+        if (!undo()) return;
         break;
       case "r":
         if (!el) { select(0); el = selected(); }
@@ -118,6 +169,9 @@
     postJSON("/api/queue/" + id + "/reveal", { action: hide ? "hide" : "reveal" }).then(function (r) {
       if (!r.ok) { form.submit(); return; }
       if (hide) { location.reload(); return; }
+      r.json().then(function (data) {
+        if (data && data.break_reminder) toast(data.break_reminder);
+      }).catch(function () {});
       var item = document.getElementById("item-" + id);
       var story = document.getElementById("story-" + id);
       story.classList.remove("blurred");
@@ -131,8 +185,28 @@
     }).catch(function () { form.submit(); });
   });
 
+  var relabel = function (article, label) {
+    var chip = article.querySelector(".item-head .label");
+    if (!chip || !label) return;
+    chip.textContent = label;
+    chip.className = "label label-" + label;
+    article.className = article.className.replace(/\bitem-(clear|flagged|held|unscreened)\b/, "item-" + label);
+    var stale = article.querySelector(".not-screened");
+    if (stale) stale.remove();
+    // A story screened again means a model is loaded: the banner no longer holds.
+    var off = document.getElementById("screen-off");
+    if (off) off.hidden = true;
+    if (!article.querySelector(".rescreened")) {
+      var note = document.createElement("p");
+      note.className = "rescreened notice";
+      note.setAttribute("role", "status");
+      note.textContent = "The machine screen read this story now: reload for its scores and passages.";
+      chip.parentNode.after(note);
+    }
+  };
+
   // Live updates: count new stories; never move the list under the reader.
-  var live = document.getElementById("live");
+  var live = document.getElementById("live") || document.getElementById("live-item");
   if (live && window.EventSource) {
     var count = 0;
     var button = document.getElementById("live-button");
@@ -148,9 +222,12 @@
       live.hidden = false;
     };
     source.addEventListener("new", function (ev) {
-      if (!wantsNew) return;
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { /* ignore */ }
+      // A story on this page screened again (the model came back): its label changes in place.
+      var shown = data.story_id && document.getElementById("item-" + data.story_id);
+      if (shown) { relabel(shown, data.label); return; }
+      if (!wantsNew) return;
       if (live.dataset.label && data.label !== live.dataset.label) return;
       bump("story");
     });

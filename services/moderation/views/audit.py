@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.moderation import audit, auth, dashboard, queue
+from services.moderation import audit, auth, dashboard, queue, wellbeing
+from services.moderation.screen.calibration import calibration
 from services.moderation.web import error, moderator_only, page, rt
 
 
@@ -37,4 +38,8 @@ async def audit_page(request: Request) -> Response:
 @moderator_only()
 async def dashboard_page(request: Request) -> Response:
     pool = rt(request).pool
-    return page(request, "dashboard.html", await dashboard.build(pool) | {"counts": await queue.counts(pool)})
+    return page(request, "dashboard.html", await dashboard.build(pool) | {
+        "counts": await queue.counts(pool),
+        "calibration": await calibration(pool, rt(request).settings.screen_flag),
+        # Her own exposure only: nobody sees another moderator's.
+        "exposure": await wellbeing.exposure(pool, request.state.moderator.id)})

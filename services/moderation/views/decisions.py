@@ -11,22 +11,57 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from services.moderation import exchange, reasons
-from services.moderation.decisions import DECISIONS, REASON_MAX, Conflict, Decision, decide, dismiss_reports, takedown
-from services.moderation.web import EXPIRED, back, done, error, form, json_body, moderator_only, rt, story_id
-from shared.taxonomy import CONTENT_WARNING_MAX, CONTENT_WARNINGS_MAX, TAGS_MAX, tags_problem
-from shared.text import clean_for_display, clean_line
+from services.moderation.decisions import (
+    DECISIONS,
+    REASON_MAX,
+    Conflict,
+    Decision,
+    SameModerator,
+    decide,
+    dismiss_reports,
+    takedown,
+)
+from services.moderation.web import (
+    EXPIRED,
+    back,
+    done,
+    error,
+    form,
+    json_body,
+    kept,
+    moderator_only,
+    rt,
+    story_id,
+)
+from shared.taxonomy import CONTENT_WARNINGS_MAX, TAGS_MAX, content_warnings_problem, tags_problem
+from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 BULK_MAX = 100
 PAST = {"approve": "approved", "reject": "rejected"}
 
 
-def _phrases(value: Any, field: str, errors: dict[str, str], limit: int, cut: int | None = None) -> list[str]:
+def _confirmations(request: Request) -> int:
+    return rt(request).settings.reject_confirmations
+
+
+def _new_state(sent: str, parsed: Decision) -> str:
+    return "awaiting_confirmation" if sent == "RejectionProposed" else PAST[parsed.decision]
+
+
+def _phrases(value: Any, field: str, errors: dict[str, str], limit: int) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value) or len(value) > limit:
         errors[field] = f"Give up to {limit} short phrases, separated by commas."
         return []
-    return list(dict.fromkeys(c for c in (clean_line(c)[:cut] for c in value) if c))
+    # The labels rule the form follows: format and invisible characters go,
+    # look-alike spellings are refused (shared.text.label_problem).
+    cleaned = [clean_label(c) for c in value]
+    for raw, label in zip(value, cleaned, strict=True):
+        if problem := label_problem(raw, label):
+            errors[field] = f"{raw.strip()[:40]!r} {problem}; please type it plainly."
+            return []
+    return list(dict.fromkeys(c for c in cleaned if c))
 
 
 def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> Decision | dict[str, str]:
@@ -45,8 +80,10 @@ def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> 
         reason = templates_by_id.get(str(data["template"]))
     if reason and len(reason) > REASON_MAX:
         errors["reason"] = f"Keep the reason to {REASON_MAX} characters."
-    cws = _phrases(data.get("content_warnings") or [], "content_warnings", errors, CONTENT_WARNINGS_MAX,
-                   cut=CONTENT_WARNING_MAX)
+    # Over-long warnings are refused, as the form refuses them, not cut short.
+    cws = _phrases(data.get("content_warnings") or [], "content_warnings", errors, CONTENT_WARNINGS_MAX)
+    if "content_warnings" not in errors and (problem := content_warnings_problem(cws)):
+        errors["content_warnings"] = problem
     tags = None
     if data.get("tags") not in (None, ""):
         tags = _phrases(data["tags"], "tags", errors, TAGS_MAX)
@@ -78,7 +115,10 @@ async def _item_form(request: Request) -> tuple[uuid.UUID, FormData] | Response:
     return sid, data
 
 
-def _conflict_message(state: str | None) -> str:
+def _conflict_message(state: str | None, same: bool = False) -> str:
+    if same:
+        return ("A different moderator must decide this: you made the first decision"
+                f"{' (the author appealed it)' if state == 'appealed' else ' (it needs a second moderator)'}.")
     if state is None:
         return "This story is gone: its author withdrew it."
     if state == "pending":
@@ -88,14 +128,15 @@ def _conflict_message(state: str | None) -> str:
 
 
 def _conflict_page(request: Request, e: Conflict) -> Response:
-    return error(request, _conflict_message(e.state), 409 if e.state else 404)
+    return error(request, _conflict_message(e.state, isinstance(e, SameModerator)), 409 if e.state else 404)
 
 
 def _conflict_json(e: Conflict) -> JSONResponse:
     """A decision or takedown that lost: 404 if the story is gone, else 409 with its state."""
     if e.state is None:
         return JSONResponse({"error": "No such item (it may have been withdrawn)."}, status_code=404)
-    return JSONResponse({"error": _conflict_message(e.state), "state": e.state}, status_code=409)
+    return JSONResponse({"error": _conflict_message(e.state, isinstance(e, SameModerator)), "state": e.state},
+                        status_code=409)
 
 
 @moderator_only()
@@ -110,10 +151,10 @@ async def api_decide(request: Request) -> Response:
     if isinstance(parsed, dict):
         return JSONResponse({"errors": parsed}, status_code=422)
     try:
-        await decide(rt(request).pool, sid, request.state.moderator, parsed)
+        sent = await decide(rt(request).pool, sid, request.state.moderator, parsed, _confirmations(request))
     except Conflict as e:
         return _conflict_json(e)
-    return JSONResponse({"id": str(sid), "state": PAST[parsed.decision]})
+    return JSONResponse({"id": str(sid), "state": _new_state(sent, parsed)})
 
 
 @moderator_only()
@@ -126,11 +167,14 @@ async def decide_form(request: Request) -> Response:
                                                       "glossary")},
                             await reasons.by_id(rt(request).pool))
     if isinstance(parsed, dict):
-        return error(request, " ".join(parsed.values()), 422)
+        # Back to the story with the message beside its reason field, not a dead end.
+        return kept(back(data), " ".join(parsed.values()), [str(sid)], anchor=f"rej-reason-{sid}")
     try:
-        await decide(rt(request).pool, sid, request.state.moderator, parsed)
+        sent = await decide(rt(request).pool, sid, request.state.moderator, parsed, _confirmations(request))
     except Conflict as e:
         return _conflict_page(request, e)
+    if _new_state(sent, parsed) == "awaiting_confirmation":
+        return done(back(data), "Rejection proposed: a second moderator confirms or overturns it.")
     return done(back(data), f"Story {PAST[parsed.decision]}.")
 
 
@@ -152,11 +196,13 @@ async def bulk_form(request: Request) -> Response:
     parsed = parse_decision({k: data.get(k) for k in ("decision", "reason", "template", "content_warnings")},
                             await reasons.by_id(rt(request).pool))
     if isinstance(parsed, dict):
-        return error(request, " ".join(parsed.values()), 422)
+        # The ticked stories stay ticked, the message sits by the bulk reason.
+        return kept(back(data), " ".join(parsed.values()), [str(i) for i in dict.fromkeys(ids)],
+                    anchor="bulk-reason")
     decided, skipped = 0, 0
     for sid in dict.fromkeys(ids):
         try:
-            await decide(rt(request).pool, sid, request.state.moderator, parsed)
+            await decide(rt(request).pool, sid, request.state.moderator, parsed, _confirmations(request))
             decided += 1
         except Conflict:
             skipped += 1  # someone else decided it first, or it was withdrawn

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.moderation.screen.status import screen_status
 from services.moderation.web import rt
 from shared.web import health_response
 
 
-async def _screen(pool: Any) -> dict[str, Any]:
-    rows = await pool.fetch(
-        "SELECT worker_id, model, state, detail, load_seconds FROM screen_workers"
-        " WHERE heartbeat_at > now() - interval '30 seconds' ORDER BY worker_id")
-    workers = [dict(r) for r in rows]
-    if not workers:
-        return {"state": "no worker"}
-    loaded = [w for w in workers if w["state"] == "loaded"]
-    loading = any(w["state"] == "loading" for w in workers)
-    screen = {"state": "ok" if loaded else "loading" if loading else "degraded",
-              "model": workers[0]["model"], "workers": workers}
-    if not loaded:
-        screen["detail"] = ("the model is loading: stories wait in the stream" if loading
-                            else "no model loaded: stories are filed as unscreened")
-    return screen
-
-
 async def healthz(request: Request) -> Response:
+    """200 while the database and NATS answer. The top-level `status` is `degraded`
+    while no screening worker has a model (stories then reach moderators unscreened)."""
     try:
-        screen = await _screen(rt(request).pool)
+        screen = await screen_status(rt(request).pool)
     except Exception as e:  # health must answer even when the database does not
         screen = {"state": f"unknown: {type(e).__name__}"}
-    return await health_response(rt(request).pool, rt(request).nc, {"service": "moderation", "screen": screen})
+    response = await health_response(rt(request).pool, rt(request).nc, {"service": "moderation", "screen": screen})
+    body = json.loads(response.body)
+    if body["status"] == "ok" and screen.get("off"):
+        body["status"] = "degraded"
+        return Response(json.dumps(body, default=str), status_code=response.status_code,
+                        media_type="application/json")
+    return response

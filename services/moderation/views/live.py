@@ -21,7 +21,9 @@ KINDS = {"StoryScreened": "new", "StoryReported": "reported"}
 @moderator_only()
 async def events(request: Request) -> Response:
     """One `new` event per story filed in the queue and one `reported` per reader
-    report. Only the label travels, never a title: the page decides what to show."""
+    report. Only the label and story id travel, never a title: the page decides what
+    to show. A story screened again after the model came back arrives as `new` too; a
+    page that shows it updates its label in place."""
     nc = rt(request).nc
     inbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=200)
 
@@ -33,7 +35,9 @@ async def events(request: Request) -> Response:
         kind = KINDS.get(event.type)
         if kind:
             with contextlib.suppress(asyncio.QueueFull):
-                inbox.put_nowait((kind, json.dumps({"label": event.data.get("label")})))
+                # The story id lets a page update an item it shows (screened again once a model loaded).
+                inbox.put_nowait((kind, json.dumps({"label": event.data.get("label"),
+                                                    "story_id": event.data.get("story_id")})))
 
     subs = [await nc.subscribe("stories.screened", cb=on_message),
             await nc.subscribe("stories.reported", cb=on_message)]

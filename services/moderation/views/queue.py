@@ -9,9 +9,20 @@ import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from services.moderation import audit, auth, queue, reasons, render
+from services.moderation import audit, auth, queue, reasons, render, wellbeing
 from services.moderation.screen.policy import OUTCOMES
-from services.moderation.web import EXPIRED, back, error, form, json_body, moderator_only, page, rt, story_id
+from services.moderation.web import (
+    EXPIRED,
+    back,
+    error,
+    form,
+    json_body,
+    moderator_only,
+    page,
+    rt,
+    story_id,
+    with_flash,
+)
 
 
 def _filters(request: Request) -> tuple[str, str | None, str | None, str] | str:
@@ -24,6 +35,19 @@ def _filters(request: Request) -> tuple[str, str | None, str | None, str] | str:
     if order not in queue.ORDERS:
         return f"order must be one of {', '.join(queue.ORDERS)}"
     return state, label, q.get("cursor") or None, order
+
+
+def _here(request: Request) -> str:
+    """This page's address without the one-time messages, for forms to return to."""
+    query = "&".join(p for p in request.url.query.split("&") if p and not p.startswith(("done=", "error=", "sel=")))
+    return str(request.url.path) + (f"?{query}" if query else "")
+
+
+def _kept(request: Request) -> dict[str, Any]:
+    """A refused decision's message and the stories that stay ticked (web.kept)."""
+    sel = request.query_params.getlist("sel")
+    return {"form_error": request.query_params.get("error"), "selected": set(sel) - {"all"},
+            "select_all": "all" in sel}
 
 
 @moderator_only()
@@ -43,7 +67,7 @@ def _view(row: asyncpg.Record, me: auth.Moderator, revealed: set[uuid.UUID]) -> 
             "translation_title", passages, hits, len(tr["title"])))
         item["tr_body_html"] = render.highlight(tr["body"], render.spans_for(
             "translation_body", passages, hits, len(tr["body"]), len(tr["title"])))
-    item["claimed_by_other"] = queue.active_claim(row, me.id) if item.get("claimed_at") else None
+    item["claimed_by_other"] = queue.active_claim(row, me.id)
     item["blurred"] = item.get("label") == "held" and item["story_id"] not in revealed
     return item
 
@@ -61,8 +85,8 @@ async def queue_page(request: Request) -> Response:
         return error(request, str(e), 400)
     revealed = await queue.revealed(pool, me.id, [r["story_id"] for r in rows if r["label"] == "held"])
     items = [_view(r, me, revealed) for r in rows if r["title"] is not None or state == "reported"]
-    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-    return page(request, "queue.html", {
+    here = _here(request)
+    return page(request, "queue.html", _kept(request) | {
         "items": items, "next": next_cursor, "state": state, "label": label, "order": order, "cursor": cursor,
         "counts": await queue.counts(pool), "flash": request.query_params.get("done"), "here": here,
         "templates": await reasons.templates(pool),
@@ -81,7 +105,9 @@ async def item_page(request: Request) -> Response:
         await queue.claim(pool, row["story_id"], me.id)  # opening an item claims it, softly
     item = _view(row, me, await queue.revealed(pool, me.id, [row["story_id"]]))
     item["claimed_by_other"] = other
-    return page(request, "item.html", {
+    following = await queue.next_pending(pool, row["story_id"]) if row["state"] != "pending" else None
+    return page(request, "item.html", _kept(request) | {
+        "next_story": following, "publishing_url": rt(request).settings.publishing_url(),
         "item": item, "history": await audit.history(pool, row["story_id"]), "templates": await reasons.templates(pool),
         "flash": request.query_params.get("done"), "here": f"/queue/{row['story_id']}",
     })
@@ -131,8 +157,12 @@ async def reveal_form(request: Request) -> Response:
     data = await form(request)
     if data is None:
         return error(request, EXPIRED, 400)
-    if not await _reveal(request, data.get("action") != "hide"):
+    on = data.get("action") != "hide"
+    if not await _reveal(request, on):
         return error(request, "No such item.", 404)
+    reminder = await wellbeing.break_due(rt(request).pool, request.state.moderator.id) if on else None
+    if reminder:
+        return RedirectResponse(with_flash(back(data), reminder), status_code=303)
     return RedirectResponse(back(data), status_code=303)
 
 
@@ -142,4 +172,24 @@ async def api_reveal(request: Request) -> Response:
     on = not (isinstance(data, dict) and data.get("action") == "hide")
     if not await _reveal(request, on):
         return JSONResponse({"error": "No such item."}, status_code=404)
-    return JSONResponse({"revealed": on})
+    reminder = await wellbeing.break_due(rt(request).pool, request.state.moderator.id) if on else None
+    return JSONResponse({"revealed": on} | ({"break_reminder": reminder} if reminder else {}))
+
+
+@moderator_only()
+async def me_page(request: Request) -> Response:
+    """Her own settings: the break reminder."""
+    e = await wellbeing.exposure(rt(request).pool, request.state.moderator.id)
+    return page(request, "me.html", {"exposure": e, "flash": request.query_params.get("done")})
+
+
+@moderator_only()
+async def me_form(request: Request) -> Response:
+    data = await form(request)
+    if data is None:
+        return error(request, EXPIRED, 400)
+    raw = str(data.get("break_after") or "0").strip()
+    if not raw.isdigit() or int(raw) > wellbeing.BREAK_MAX:
+        return error(request, f"Give a whole number from 0 (no reminder) to {wellbeing.BREAK_MAX}.", 422)
+    await wellbeing.set_break_after(rt(request).pool, request.state.moderator.id, int(raw))
+    return RedirectResponse(with_flash("/me", "Saved."), status_code=303)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from starlette.requests import Request
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from services.moderation import auth
 from services.moderation.throttle import LoginThrottle
 from services.moderation.web import EXPIRED, error, form, moderator_only, page, rt
+from shared import edges
 from shared.runtime import Runtime
 from shared.web import CSRF_COOKIE, cookie_secure, csrf_ok
 
@@ -45,15 +45,26 @@ def _session_cookie(request: Request, response: Response, value: str) -> Respons
 
 async def _login(request: Request, username: str, password: str) -> auth.Moderator | str:
     throttle = _throttle(rt(request))
-    blocked = await throttle.check(username, _client(request))
+    # Counted before the password is checked: parallel guesses cannot all be evaluated.
+    blocked = await throttle.attempt(username, _client(request))
     if blocked is not None:
-        minutes = max(1, round(blocked.retry_after / 60))
-        return f"Too many failed logins. Wait about {minutes} minute{'s' if minutes > 1 else ''} and try again."
+        wait = request.state.retry_after = blocked.retry_after
+        when = f"{wait} second{'s' if wait > 1 else ''}" if wait < 90 else f"about {round(wait / 60)} minutes"
+        return f"Too many failed logins. Wait {when} and try again."
     mod = await auth.authenticate(rt(request).pool, username, password)
     if mod is None:
-        await throttle.failed(username, _client(request))
         return "That username and password do not match."
+    await throttle.succeeded(username, _client(request))
     return mod
+
+
+def _status(outcome: str) -> int:
+    return 429 if outcome.startswith("Too many") else 401
+
+
+def _retry_after(request: Request) -> dict[str, str] | None:
+    wait = getattr(request.state, "retry_after", None)
+    return {"Retry-After": str(wait)} if wait else None
 
 
 async def _start(request: Request, mod: auth.Moderator, response: Response) -> Response:
@@ -68,25 +79,26 @@ async def login(request: Request) -> Response:
         return page(request, "login.html", {"error": "The form expired; please try again."}, status_code=400)
     outcome = await _login(request, str(data.get("username", "")), str(data.get("password", "")))
     if isinstance(outcome, str):
-        status = 429 if outcome.startswith("Too many") else 401
         return page(request, "login.html", {"error": outcome, "username": data.get("username", "")},
-                    status_code=status)
+                    status_code=_status(outcome), headers=_retry_after(request))
     return await _start(request, outcome, RedirectResponse("/queue", status_code=303))
 
 
 async def api_login(request: Request) -> Response:
     try:
-        data = json.loads(await request.body())
+        data = edges.loads(await request.body())
         username, password = data["username"], data["password"]
         if not isinstance(username, str) or not isinstance(password, str):
             raise TypeError
+    except edges.TooDeep:
+        raise
     except (ValueError, KeyError, TypeError):
         return JSONResponse({"errors": {"session": "Send {\"username\": …, \"password\": …} as JSON."}},
                             status_code=422)
     outcome = await _login(request, username, password)
     if isinstance(outcome, str):
-        status = 429 if outcome.startswith("Too many") else 401
-        return JSONResponse({"errors": {"session": outcome}}, status_code=status)
+        return JSONResponse({"errors": {"session": outcome}}, status_code=_status(outcome),
+                            headers=_retry_after(request))
     return await _start(request, outcome, JSONResponse({"username": outcome.username, "role": outcome.role}))
 
 

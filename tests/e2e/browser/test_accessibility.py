@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser.conftest import shot
-from tests.e2e.publishing.flow import publish, unique
-from tests.stack import Stack
+from tests.e2e.publishing.flow import publish, reject, unique
+from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,11 @@ def published(stack: Stack, admin: Any) -> dict[str, str]:
     import httpx
 
     httpx.post(stack.url("submission", "/api/receipts/withdraw"), json={"receipt": gone_receipt}, timeout=30)
-    return {"id": sid, "receipt": receipt, "gone": gone_id}
+    rejected_title = unique("Axe rejected ")
+    rejected_receipt = stack.submit(title=rejected_title, body="A story a moderator sends back, with its reason.")
+    reject(stack, admin, rejected_title, "Please take out the street name and send it again.")
+    wait_until(lambda: stack.receipt_status(rejected_receipt)["status"] == "rejected", 20, what="rejected")
+    return {"id": sid, "receipt": receipt, "gone": gone_id, "rejected": rejected_receipt}
 
 
 def _pages(stack: Stack, p: dict[str, str]) -> list[tuple[str, str, Any]]:
@@ -59,6 +63,15 @@ def _pages(stack: Stack, p: dict[str, str]) -> list[tuple[str, str, Any]]:
         page.click("text=Withdraw my story…")
         page.click("text=Withdraw and delete")  # unticked: shows the error state
 
+    def privacy_findings(page: Any) -> None:
+        page.fill("#title", "Checking the privacy check")
+        page.fill("#body", "Call Maria Santos on +44 20 7946 0958 or write to maria@example.com.")
+        page.click("button[value=preview]")
+
+    def status_rejected(page: Any) -> None:
+        page.fill("#receipt", p["rejected"])
+        page.click("text=Check status")
+
     def report_error(page: Any) -> None:
         page.click("text=Send report")
 
@@ -71,6 +84,9 @@ def _pages(stack: Stack, p: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("tag", f"{pub}/tags/solidarity", None), ("story", f"{pub}/stories/{p['id']}", None),
         ("report", f"{pub}/stories/{p['id']}/report", report_error), ("support", f"{pub}/support", None),
         ("gone", f"{pub}/stories/{p['gone']}", None), ("pub-404", f"{pub}/nowhere", None),
+        ("preview-privacy", f"{sub}/", privacy_findings), ("status-rejected", f"{sub}/status", status_rejected),
+        ("feeds", f"{pub}/feeds", None),
+        ("report-outcome", f"{pub}/reports/RP-00000-00000", None),
     ]
 
 

@@ -199,7 +199,8 @@ def test_workspace_pages_have_no_serious_accessibility_violations(stack: Stack, 
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         for path in ("/queue", "/queue?label=held", "/dashboard", "/audit", "/admin/moderators", "/admin/wordlists",
-                     "/admin/reasons", "/resources", f"/queue/{sid}"):
+                     "/admin/reasons", "/resources", f"/queue/{sid}", "/queue?state=appealed", "/me",
+                     "/queue?sel=all&error=Give+the+author+a+reason."):
             page.goto(stack.url("moderation", path))
             if violations := _axe(page):
                 found[f"{path} @{width}"] = violations

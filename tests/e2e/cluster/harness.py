@@ -52,7 +52,7 @@ class NatsCluster:
         self.nodes = [
             EmbeddedNats(root / f"n{i}", args=("-c", str(conf), "-n", f"n{i}", "--cluster_name", "braided",
                                               "--cluster", f"nats://127.0.0.1:{cluster_ports[i]}",
-                                              "--routes", routes))
+                                              "--routes", routes), auth=False)
             for i in range(size)
         ]
 
@@ -164,7 +164,8 @@ class Cluster:
                                                                   "NATS_PASSWORD", "NATS_CREDS")}
         env = base | {
             "DATABASE_URL": self.dsn, "NATS_URL": self.nats.url, "STREAM_REPLICAS": "3",
-            "SUBMISSION_RATE_LIMIT": "off", "SESSION_SECRET": "cluster-test-" + self.nats.passwords["sys"],
+            "SUBMISSION_RATE_LIMIT": "off",
+            "RECEIPT_RATE_LIMIT": "off", "SESSION_SECRET": "cluster-test-" + self.nats.passwords["sys"],
             # A worker SIGKILLed holding stories: JetStream redelivers them after this.
             "SCREEN_ACK_WAIT": str(self.ack_wait), "SCREEN_THREADS": "1", "LOG_LEVEL": "WARNING",
         } | self.nats.identity(identity)

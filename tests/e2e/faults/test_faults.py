@@ -122,9 +122,9 @@ def test_screening_worker_sigkilled_mid_batch(scratch: ScratchStack, scratch_mod
     # consumer's ack wait) to the successor the supervisor starts.
     held = 0
     for _ in range(2000):
-        if _ack_pending(scratch.nats.url, "moderation-screen"):
+        if _ack_pending(scratch.nats.admin_url, "moderation-screen"):
             workers[0].suspend()
-            held = _ack_pending(scratch.nats.url, "moderation-screen")
+            held = _ack_pending(scratch.nats.admin_url, "moderation-screen")
             if held:
                 break
             workers[0].resume()
@@ -196,7 +196,7 @@ def test_relay_killed_between_commit_and_publish(scratch: ScratchStack, scratch_
         receipts = submit_many(stack, names, 8)
         # Committed, with their events waiting in the outbox: nothing could publish them.
         waiting = db_fetch(dsn, "SELECT count(*) AS n FROM submission.outbox o JOIN submission.stories s"
-                                " ON s.story_id = o.story_id WHERE s.title = ANY($1) AND o.published_at IS NULL",
+                                " ON s.story_id = o.story_id WHERE s.title = ANY($1) AND o.published_on IS NULL",
                            names)[0]["n"]
         assert waiting == len(names)
         (service,) = scratch.children("serve submission")
@@ -216,7 +216,7 @@ def test_relay_killed_between_commit_and_publish(scratch: ScratchStack, scratch_
 def test_same_event_delivered_twice(scratch: ScratchStack, scratch_mod: httpx.Client) -> None:
     """Re-publish real events under new Nats-Msg-Ids, so JetStream stores every copy
     and only the consumers' inboxes stand between a copy and a duplicate."""
-    stack, dsn, url = scratch.stack, scratch.dsn, scratch.nats.url
+    stack, dsn, url = scratch.stack, scratch.dsn, scratch.nats.admin_url
     names = titles("twice", 20)
     submit_many(stack, names, 5)
     wait_queued(dsn, names)

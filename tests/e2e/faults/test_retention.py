@@ -39,9 +39,10 @@ def test_rejected_story_purged_from_every_schema(scratch: ScratchStack, scratch_
     # Before the sweep the rejected story is in both schemas that ever held it.
     wait_until(lambda: _holding(dsn, markers["rejected"]) == [], 30, 0.5, "the rejected story purged everywhere")
     # ... and from the event stream: the events that carried its text were erased.
-    wait_until(lambda: not any(markers["rejected"] in m for _, _, m in stream_messages(scratch.nats.url)), 30, 0.5,
+    wait_until(lambda: not any(markers["rejected"] in m for _, _, m in stream_messages(scratch.nats.admin_url)),
+               30, 0.5,
                "the rejected story's events erased from the stream")
-    assert any(markers["approved"] in m for _, _, m in stream_messages(scratch.nats.url))
+    assert any(markers["approved"] in m for _, _, m in stream_messages(scratch.nats.admin_url))
     assert stack.receipt_status(receipts["rejected"]) == {
         "errors": {"receipt": "We could not find a story with that receipt code. Check it and try again."}}
     # Stories that were not rejected are untouched.
@@ -67,8 +68,8 @@ def test_purge_respects_the_number_of_days(scratch: ScratchStack) -> None:
              "INSERT INTO stories (story_id, receipt_lookup, receipt_hash, title, body, status, status_changed_on)"
              " VALUES ($1, $2, 'x', $2, 'body', 'rejected', current_date - $3::int)"),
             ("moderation", moderation_retention.purge,
-             "INSERT INTO queue_items (story_id, title, body, label, state, decided_at)"
-             " VALUES ($1, $2, 'body', 'unscreened', 'rejected', now() - make_interval(days => $3))"),
+             "INSERT INTO queue_items (story_id, title, body, label, state, decided_on)"
+             " VALUES ($1, $2, 'body', 'unscreened', 'rejected', current_date - $3::int)"),
         ):
             schema = f"retention_{service}_{run}"
             await migrate(scratch.dsn, schema, migration_files(SERVICE_DIRS[service]))

@@ -80,7 +80,8 @@ def file_item(stack: Stack, *, title: str | None = None, body: str = "A story ab
     rank = {"clear": 0, "unscreened": 1, "flagged": 2, "held": 3}[label]
     db_fetch(stack.dsn,
              "INSERT INTO moderation.queue_items (story_id, title, body, pen_name, tags, label, severity, scores,"
-             " passages, term_hits, state) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10)"
+             " passages, term_hits, state, decided_seq) VALUES ($1, $2, $3, NULL, $4, $5, $6, $7::jsonb, $8::jsonb,"
+             " $9::jsonb, $10, CASE WHEN $10 <> 'pending' THEN nextval('moderation.decision_seq') END)"
              " RETURNING story_id",
              uuid.UUID(sid), title, body, tags or [], label, severity if severity is not None else rank,
              json.dumps(scores or {}), json.dumps(passages or []), json.dumps(term_hits or []), state)

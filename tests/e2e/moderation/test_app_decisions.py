@@ -164,14 +164,14 @@ def test_takedown_of_a_pending_story_is_refused(stack: Stack) -> None:
 def test_reader_report_lands_in_the_reported_queue(stack: Stack) -> None:
     mod = api_client(stack)
     sid, title = file_item(stack, state="approved")
-    db_fetch(stack.dsn, "UPDATE moderation.queue_items SET decided_at = now() WHERE story_id = $1 RETURNING 1",
+    db_fetch(stack.dsn, "UPDATE moderation.queue_items SET decided_on = current_date WHERE story_id = $1 RETURNING 1",
              uuid.UUID(sid))
     reason = f"This names my cousin's school {uuid.uuid4().hex[:6]}"
     event = new_event("StoryReported", story_id=sid, report_id=str(uuid.uuid4()), reason=reason)
     payload = {"id": event.id, "type": event.type, "version": event.version, "occurred_on": event.occurred_on,
                "data": event.data}
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, event.id)
-    publish_raw(stack.env["NATS_URL"], event.subject, payload, event.id + "-redelivered")  # handled once
+    publish_raw(stack.nats_admin_url, event.subject, payload, event.id)
+    publish_raw(stack.nats_admin_url, event.subject, payload, event.id + "-redelivered")  # handled once
 
     def reported() -> dict | None:
         r = mod.get("/api/queue", params={"state": "reported"})

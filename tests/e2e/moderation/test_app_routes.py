@@ -1,5 +1,6 @@
 """Authorization over the whole route table: nothing but login, /healthz,
-/metrics and static files answers without a session, and admin routes refuse
+the API description and static files answers without a session (metrics are on the
+private listener), and admin routes refuse
 a moderator."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tests.e2e.moderation.mod_helpers import api_client
 from tests.stack import Stack
 
 # /openapi.json describes the API (no data) for schemathesis and client authors.
-PUBLIC = {"/login", "/api/session", "/healthz", "/metrics", "/openapi.json"}
+PUBLIC = {"/login", "/api/session", "/healthz", "/openapi.json"}
 
 
 def _routes() -> list[tuple[str, str, bool]]:

@@ -4,7 +4,6 @@ dashboard and word lists."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 import time
@@ -37,10 +36,10 @@ def _walk(mod: httpx.Client, **params: str) -> list[dict]:
             return items
 
 
-def _severity_of(stack: Stack, ids: list[str]) -> dict[str, tuple[float, dt.datetime]]:
-    rows = db_fetch(stack.dsn, "SELECT story_id, severity, queued_at FROM moderation.queue_items"
+def _severity_of(stack: Stack, ids: list[str]) -> dict[str, tuple[float, int]]:
+    rows = db_fetch(stack.dsn, "SELECT story_id, severity, queue_seq FROM moderation.queue_items"
                                " WHERE story_id = ANY($1::uuid[])", [uuid.UUID(i) for i in ids])
-    return {str(r["story_id"]): (r["severity"], r["queued_at"]) for r in rows}
+    return {str(r["story_id"]): (r["severity"], r["queue_seq"]) for r in rows}
 
 
 def test_keyset_pages_cover_the_queue_once_in_order(stack: Stack) -> None:

@@ -97,9 +97,10 @@ def _cases() -> list[Case]:
     bodies = [
         b"{", b"{\"title\": ", b"[1, 2", b"", b"null", b"\xff\xfe\xfa", b'{"title": "\xc3\x28", "body": "x"}',
         b"\x00\x00", b'{"title": "ok"}' * 3, b"NaN", b'"just a string"', b"[]", b'{"title": 1e999999, "body": 5}',
-        b"{" * 5000 + b"}" * 5000, b'{"title": "t", "title": 5, "body": 1}',
+        b'{"title": "t", "title": 5, "body": 1}',
     ]
     cases += [(*api, {"content": b, "headers": JSON}, {422}) for b in bodies]
+    cases.append((*api, {"content": b"{" * 5000 + b"}" * 5000, "headers": JSON}, {400}))  # too deep to parse
     wrong_types: list[Any] = [
         {"title": 5, "body": STORY["body"]}, {"title": None, "body": STORY["body"]},
         {"title": ["a"], "body": STORY["body"]}, {"title": "t", "body": {"x": 1}},
@@ -121,11 +122,11 @@ def _cases() -> list[Case]:
         {"title": "t", "body": " \n\t " * 30},
     ]
     cases += [(*api, {"json": d}, {422}) for d in wrong_types + overlong + control]
-    # The same through the HTML form (the test adds a valid CSRF pair unless one is given).
+    # The same through the HTML form (the test adds a minted submission key unless one is given).
     cases += [("submission", "POST", "/stories", {"data": {"title": "\x00", "body": "b" * 20_001}}, {422}),
               ("submission", "POST", "/stories", {"data": {"title": "t" * 500, "body": "x"}}, {422}),
-              ("submission", "POST", "/stories", {"data": {"title": "t", "body": STORY["body"], "csrf": "forged"}},
-               {400}),
+              ("submission", "POST", "/stories",
+               {"data": {"title": "t", "body": STORY["body"], "submission_key": "forged"}}, {400}),
               ("submission", "POST", "/stories", {"json": STORY}, {400})]
     # Receipts: forged, guessed, malformed, wrong types.
     for path in ("/api/receipts/status", "/api/receipts/withdraw"):
@@ -154,6 +155,14 @@ def _cases() -> list[Case]:
               ("publishing", "POST", f"/api/stories/{sid}/reports", {"content": b"{", "headers": JSON}, {404, 422}),
               ("publishing", "POST", f"/api/stories/{sid}/reports", {"content": b"\xff", "headers": JSON},
                {404, 422})]
+    # Deep nesting is a 400, not a RecursionError; a body that is not declared JSON is a 415
+    # (a cross-site form can send text/plain without asking).
+    for service, path in (("submission", "/api/stories"), ("submission", "/api/receipts/status"),
+                          ("publishing", f"/api/stories/{sid}/reports"), ("moderation", "/api/session")):
+        cases.append((service, "POST", path, {"content": b"[" * 100_000, "headers": JSON}, {400}))
+        cases.append((service, "POST", path, {"content": b'{"a": ' * 40 + b"1" + b"}" * 40, "headers": JSON}, {400}))
+        cases.append((service, "POST", path, {"content": json.dumps(STORY).encode(),
+                                              "headers": {"Content-Type": "text/plain"}}, {415}))
     # Moderation login: wrong types, NUL, surrogates, huge names.
     for body in ({"username": "\x00", "password": "x"}, {"username": "\ud800", "password": "\ud800"},
                  {"username": 5, "password": []}, {"username": "a" * 100_000, "password": "x"}, [], "s"):
@@ -170,10 +179,10 @@ def test_hostile_requests_get_a_clear_4xx_and_store_nothing(stack: Stack) -> Non
     failures = []
     with httpx.Client(timeout=30) as client:
         page = client.get(stack.url("submission", "/"))
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        key = re.search(r'name="submission_key" value="([^"]+)"', page.text).group(1)
         for service, method, path, kwargs, allowed in cases:
-            if service == "submission" and "data" in kwargs and "csrf" not in kwargs["data"]:
-                kwargs = {"data": kwargs["data"] | {"csrf": token}}
+            if path == "/stories" and "data" in kwargs and "submission_key" not in kwargs["data"]:
+                kwargs = {"data": kwargs["data"] | {"submission_key": key}}
             if "json" in kwargs:  # encoded here: httpx refuses lone surrogates, JSON escapes allow them
                 kwargs = {"content": json.dumps(kwargs["json"]).encode(), "headers": JSON}
             try:

@@ -32,7 +32,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str,
     data_dir = tmp_path_factory.mktemp("replicas")
     env = {k: v for k, v in os.environ.items()} | {
         "DATABASE_URL": pg_dsn, "NATS_URL": nats_server.url, "DATA_DIR": str(data_dir),
-        "SUBMISSION_RATE_LIMIT": f"{LIMIT}/hour", "SESSION_SECRET": uuid.uuid4().hex}
+        **nats_server.credentials("submission"),
+        "SUBMISSION_RATE_LIMIT": f"{LIMIT}/hour",
+        "RECEIPT_RATE_LIMIT": f"{LIMIT}/hour", "SESSION_SECRET": uuid.uuid4().hex}
     procs, urls = [], []
     try:
         for i in range(2):
@@ -86,8 +88,8 @@ def test_two_replicas_share_one_limit(replicas: list[str], pg_dsn: str, nats_ser
                 assert "wait" in r.json()["errors"]["rate"]
         # The HTML form is limited too, with a page a person can read.
         form = client.get(replicas[1] + "/")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        r = client.post(replicas[1] + "/stories", data={"csrf": token} | _story(99))
+        key = re.search(r'name="submission_key" value="([^"]+)"', form.text).group(1)
+        r = client.post(replicas[1] + "/stories", data={"submission_key": key} | _story(99))
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
         assert "Please wait a while" in r.text
     assert statuses == [202] * LIMIT + [429, 429], statuses
@@ -100,16 +102,37 @@ def test_two_replicas_share_one_limit(replicas: list[str], pg_dsn: str, nats_ser
 
     # Where the limiter keeps its state: two KV buckets in memory storage, and the
     # hashing key nowhere on disk or in the database.
-    storage = stream_storage(nats_server.url)
+    storage = stream_storage(nats_server.admin_url)
     assert storage["KV_ratelimit_submission"] == "memory"
     assert storage["KV_ratelimit_keys_submission"] == "memory"
-    key = _current_key(nats_server.url)
+    key = _current_key(nats_server.admin_url)
     on_disk = [p for p in Path(nats_server.store).rglob("*") if p.is_file() and key in p.read_bytes()]
     assert on_disk == []
     assert not any(key.hex() in row for _, row in table_rows(pg_dsn))
-    counters = _counters(nats_server.url)
+    counters = _counters(nats_server.admin_url)
     assert sorted(counters.values())[-1] == LIMIT  # one client's count, shared by both replicas
     assert not any(a in k or b in k for k in counters)  # keys are HMACs, not addresses
+
+
+def test_receipt_look_ups_are_limited_per_client(replicas: list[str]) -> None:
+    """A guesser gets LIMIT receipt look-ups per hour (API and status form alike, on
+    every replica), then 429 with Retry-After; another client keeps its own."""
+    if 3600 - time.time() % 3600 < 60:
+        time.sleep(3600 - time.time() % 3600 + 1)
+    bogus = {"receipt": "BR-00000-00000-00000-00000"}
+    statuses = []
+    with _client(loopback_source()) as client:
+        for i in range(LIMIT):
+            statuses.append(client.post(replicas[i % 2] + "/api/receipts/status", json=bogus).status_code)
+        for path in ("/api/receipts/status", "/api/receipts/withdraw"):
+            r = client.post(replicas[1] + path, json=bogus)
+            statuses.append(r.status_code)
+            assert 0 < int(r.headers["retry-after"]) <= 3600 and "wait" in r.json()["errors"]["rate"]
+        r = client.post(replicas[0] + "/status", data=bogus | {"action": "status"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Please wait" in r.text
+    assert statuses == [404] * LIMIT + [429, 429], statuses
+    with _client(loopback_source()) as client:
+        assert client.post(replicas[0] + "/api/receipts/status", json=bogus).status_code == 404
 
 
 def _current_key(url: str) -> bytes:

@@ -85,7 +85,8 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
         _rows_mentioning(stack.dsn, marker)), 20, what="story text in every schema")
     assert any(k.endswith(".outbox") for k in before), before
     # ... and in the event stream: submitted (submission), approved (moderation), reported (publishing).
-    assert {"stories.submitted", "stories.approved", "stories.reported"} <= set(_in_stream(nats_server.url, marker))
+    sent = set(_in_stream(nats_server.admin_url, marker))
+    assert {"stories.submitted", "stories.approved", "stories.reported"} <= sent
 
     r = httpx.post(stack.url("submission", "/api/receipts/withdraw"), json={"receipt": receipt}, timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
@@ -93,7 +94,7 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
     # Every schema: not one row anywhere still holds its text.
     wait_until(lambda: _rows_mentioning(stack.dsn, marker) == {}, 30, 0.2, "text gone from every schema")
     # The stream: each service erased the events it had sent about the story.
-    wait_until(lambda: _in_stream(nats_server.url, marker) == [], 30, 0.2, "text gone from the stream")
+    wait_until(lambda: _in_stream(nats_server.admin_url, marker) == [], 30, 0.2, "text gone from the stream")
     # Rows that still carry the id are the id-only tombstones.
     for schema, table in _tables(stack.dsn):
         cols = {r["column_name"] for r in db_fetch(

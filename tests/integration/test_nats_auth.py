@@ -1,0 +1,131 @@
+"""The embedded nats-server runs on Braided's permission table (shared/natsauth.py):
+anonymous clients are refused, each identity publishes only the subjects it owns,
+reads only its own KV buckets and inbox, and deploy/nats/auth.conf is the same table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+import uuid
+from pathlib import Path
+
+import nats
+import nats.errors
+import pytest
+
+from shared import bus, natsauth
+from shared.events import STREAM, new_event
+from shared.infra import EmbeddedNats
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def _as(server: EmbeddedNats, user: str):
+    creds = server.credentials(user)
+    return await bus.connect(server.url, f"test-{user}", user=creds["NATS_USER"], password=creds["NATS_PASSWORD"])
+
+
+def test_deploy_auth_conf_is_the_table_the_code_writes() -> None:
+    assert (REPO / "deploy" / "nats" / "auth.conf").read_text() == natsauth.render()
+
+
+def test_passwords_are_kept_in_data_dir_readable_by_the_owner_only(nats_server: EmbeddedNats) -> None:
+    files = sorted(nats_server.secrets_dir.iterdir())
+    assert {f.name for f in files} == {natsauth.password_var(u) for u in natsauth.USERS}
+    assert stat.S_IMODE(nats_server.secrets_dir.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    conf = nats_server.store / "braided.conf"
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+
+
+async def test_an_anonymous_client_is_refused(nats_server: EmbeddedNats) -> None:
+    # Refused: the client keeps retrying (as it would through an outage) and never connects.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(bus.connect(nats_server.url, "anonymous"), 2)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(bus.connect(nats_server.url, "guess", user="publishing", password="guessed"), 2)
+    nc = await _as(nats_server, "publishing")  # ...and the check can pass
+    assert nc.is_connected
+    await nc.close()
+
+
+def _approved() -> bytes:
+    return new_event("StoryApproved", story_id=str(uuid.uuid4()), title="Forged", body="Forged body",
+                     pen_name="Braided moderators", tags=[], content_warnings=[], published_on="2026-01-01").to_json()
+
+
+async def test_publishing_cannot_publish_a_decision_but_may_report(nats_server: EmbeddedNats) -> None:
+    admin = await nats.connect(nats_server.admin_url)
+    nc = await _as(nats_server, "publishing")
+    try:
+        await bus.ensure_stream(admin.jetstream())
+        js = nc.jetstream()
+        before = (await admin.jetstream().stream_info(STREAM)).state.last_seq
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            await js.publish("stories.approved", _approved(), stream=STREAM, timeout=1)
+        # ...nor on the subject it owns, with another subject's name in a header: the
+        # stream stores what arrives, but see test_bus: consumers park a type on a
+        # foreign subject. What it owns it may publish.
+        report = new_event("StoryReported", story_id=str(uuid.uuid4()), report_id=str(uuid.uuid4()), reason="r")
+        ack = await js.publish(report.subject, report.to_json(), stream=STREAM, timeout=5)
+        info = await admin.jetstream().stream_info(STREAM)
+        assert ack.seq == info.state.last_seq == before + 1  # the forged approval never reached the stream
+        msg = await admin.jetstream().get_msg(STREAM, ack.seq)
+        assert msg.subject == "stories.reported"
+    finally:
+        await nc.close()
+        await admin.close()
+
+
+async def test_a_service_cannot_update_the_stream_or_read_another_services_buckets(
+        nats_server: EmbeddedNats) -> None:
+    from shared.ratelimit import RateLimiter
+
+    sub = await _as(nats_server, "submission")
+    pub = await _as(nats_server, "publishing")
+    admin = await nats.connect(nats_server.admin_url)
+    try:
+        await bus.ensure_stream(admin.jetstream())
+        # submission makes its HMAC key and counts one client.
+        limiter = RateLimiter(sub.jetstream(), "submission", 5, 3600)
+        assert (await limiter.hit("192.0.2.1")).allowed
+        # publishing may not read that key, by KV nor by a direct get.
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            kv = await pub.jetstream().key_value("ratelimit_keys_submission")
+            await kv.get(next(iter(await kv.keys())))
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            await pub.request("$JS.API.DIRECT.GET.KV_ratelimit_keys_submission", json.dumps({"seq": 1}).encode(),
+                              timeout=1)
+        # ...nor change the stream every service relies on.
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            await pub.request(f"$JS.API.STREAM.UPDATE.{STREAM}", b"{}", timeout=1)
+        # ...nor listen to the replies another identity's requests get.
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            s = await pub.subscribe(natsauth.inbox_prefix("submission") + ".>")
+            await pub.flush(1)
+            await s.next_msg(timeout=0.5)
+    finally:
+        await sub.close()
+        await pub.close()
+        await admin.close()
+
+
+async def test_moderation_hears_new_and_reported_stories_live(nats_server: EmbeddedNats) -> None:
+    """The queue page's live updates are plain subscriptions: moderation may listen to
+    stories.screened and stories.reported, and nothing else outside its inbox."""
+    mod = await _as(nats_server, "moderation")
+    pub = await _as(nats_server, "publishing")
+    try:
+        sub = await mod.subscribe("stories.reported")
+        await mod.flush(1)
+        await pub.publish("stories.reported", b"{}")
+        assert (await sub.next_msg(timeout=5)).data == b"{}"
+        with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+            s = await pub.subscribe("stories.reported")
+            await pub.flush(1)
+            await mod.publish("stories.screened", b"{}")
+            await s.next_msg(timeout=0.5)
+    finally:
+        await mod.close()
+        await pub.close()
