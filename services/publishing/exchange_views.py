@@ -110,7 +110,9 @@ async def _resonate(request: Request) -> tuple[int, int | None, dict[str, str]]:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
             return 429, None, {"Retry-After": str(verdict.retry_after)}
-    n = await exchange.resonate(_rt(request).pool, sid)
+    n = await exchange.resonate(_rt(request).pool, sid)  # NOTIFYs every replica's page cache
+    if n is not None and (listener := _rt(request).extra.get("page_cache_listener")) is not None:
+        listener.cache.invalidate()  # this replica's copy goes now, before the answer: the reader's reload shows it
     if n is None:
         gone = (await feed.get_story(_rt(request).pool, sid))[1]
         return (410 if gone else 404), None, {}

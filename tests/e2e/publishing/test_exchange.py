@@ -124,10 +124,21 @@ def test_stories_in_response_link_both_ways_and_vanish_with_a_takedown(stack: St
 def test_resonance_counts_without_keeping_anyone(stack: Stack, admin: httpx.Client) -> None:
     sid, _ = publish(stack, admin, title=unique("Resonant "), body=BODY)
     assert _pub(stack, f"/api/stories/{sid}").json()["resonance"] == 0
+    # The story page, rendered once and kept by the page cache (the second GET is served from memory) ...
+    first = _pub(stack, f"/stories/{sid}")
+    assert first.status_code == 200 and "felt the same" not in first.text
+    assert _pub(stack, f"/stories/{sid}").text == first.text
     with httpx.Client(timeout=10, transport=httpx.HTTPTransport(local_address=loopback_source())) as reader:
-        r = reader.post(stack.url("publishing", f"/api/stories/{sid}/resonate"))
+        # A JSON API POST: Content-Type application/json (shared/edges.py), as exchange.js sends it.
+        r = reader.post(stack.url("publishing", f"/api/stories/{sid}/resonate"), json={})
         assert r.status_code == 202 and r.json() == {"resonance": 1}
-        assert reader.post(stack.url("publishing", f"/api/stories/{uuid.uuid4()}/resonate")).status_code == 404
+        # ... shows the press on the very next request, not a stale copy.
+        assert "1 reader felt the same" in _pub(stack, f"/stories/{sid}").text
+        assert _pub(stack, f"/api/stories/{sid}").json()["resonance"] == 1
+        assert reader.post(stack.url("publishing", f"/api/stories/{sid}/resonate"),
+                           content=b"", headers={"Content-Type": "text/plain"}).status_code == 415
+        assert reader.post(stack.url("publishing", f"/api/stories/{uuid.uuid4()}/resonate"),
+                           json={}).status_code == 404
         # Without JavaScript: the form posts and the page says thank you.
         page = reader.post(stack.url("publishing", f"/stories/{sid}/resonate"))
         assert page.status_code == 200 and "Thank you" in page.text and "set-cookie" not in page.headers
@@ -135,13 +146,14 @@ def test_resonance_counts_without_keeping_anyone(stack: Stack, admin: httpx.Clie
     assert "2 readers felt the same" in _pub(stack, f"/stories/{sid}").text
     # A flood from one client stops at the per-client limit (20/minute by default).
     with httpx.Client(timeout=10, transport=httpx.HTTPTransport(local_address=loopback_source())) as flood:
-        codes = [flood.post(stack.url("publishing", f"/api/stories/{sid}/resonate")).status_code for _ in range(25)]
+        codes = [flood.post(stack.url("publishing", f"/api/stories/{sid}/resonate"), json={}).status_code
+                 for _ in range(25)]
     assert codes[:20] == [202] * 20 and set(codes[20:]) == {429}
     # 22 presses: published to the nearest 5 above 20.
     assert _pub(stack, f"/api/stories/{sid}").json()["resonance"] == 20
     assert any(s["id"] == sid and s["resonance"] == 20 for s in _pub(stack, "/api/stories").json()["items"])
     # Cross-site presses are refused.
-    assert httpx.post(stack.url("publishing", f"/api/stories/{sid}/resonate"),
+    assert httpx.post(stack.url("publishing", f"/api/stories/{sid}/resonate"), json={},
                       headers={"Sec-Fetch-Site": "cross-site"}, timeout=10).status_code == 403
 
 

@@ -69,7 +69,7 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
                            prompt_id=prompt, in_response_to=parent, lang="en",
                            translation={"lang": "tl", "title": f"Bawiin {marker}", "body": f"Kuwento {marker} ito."},
                            glossary=[{"term": term, "meaning": f"meaning {marker}"}])
-    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", timeout=10).json() == {"resonance": 1}
+    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", json={}, timeout=10).json() == {"resonance": 1}
     wait_until(lambda: _published_for_submission(stack, sid), 20, 0.2, "story answerable")
     child, _ = publish(stack, admin, title=unique("Withdraw child "), body="An answer to a withdrawn story.",
                        in_response_to=sid)
@@ -137,7 +137,7 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
         assert title not in text and sid not in text and term not in text, path
     assert httpx.get(f"{pub}/api/stories/{parent}", timeout=10).json()["responses"] == []
     assert "in_response_to" not in httpx.get(f"{pub}/api/stories/{child}", timeout=10).json()
-    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", timeout=10).status_code == 410
+    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", json={}, timeout=10).status_code == 410
     assert httpx.get(f"{pub}/api/glossary", params={"q": term}, timeout=10).json()["items"] == []
     # Not even the id stays beside another story (a response's pointer), outside the tombstones and
     # the outboxes' own events about other stories.
