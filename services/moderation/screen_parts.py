@@ -54,14 +54,22 @@ async def screen_events(model: ScreenModel | None, events: list[Event], terms: T
                         policy: Policy) -> AsyncIterator[tuple[int, ScreenResult]]:
     """Like screen_stories over each event's story, yielding (event index, merged
     result) once all of that story's parts are scored."""
+    async for n, result in screen_data(model, [e.data for e in events], terms, policy):
+        yield n, result
+
+
+async def screen_data(model: ScreenModel | None, stories: list[dict[str, Any]], terms: Terms,
+                      policy: Policy) -> AsyncIterator[tuple[int, ScreenResult]]:
+    """screen_events over plain story dicts (title, body and the optional translation
+    and glossary): the worker's events, or queue rows screened again once a model loads."""
     owners: list[tuple[int, str]] = []
     texts: list[StoryText] = []
-    for n, e in enumerate(events):
-        for prefix, text in _parts(e.data):
+    for n, data in enumerate(stories):
+        for prefix, text in _parts(data):
             owners.append((n, prefix))
             texts.append(text)
-    need = {n: sum(1 for o, _ in owners if o == n) for n in range(len(events))}
-    got: dict[int, list[tuple[str, ScreenResult]]] = {n: [] for n in range(len(events))}
+    need = {n: sum(1 for o, _ in owners if o == n) for n in range(len(stories))}
+    got: dict[int, list[tuple[str, ScreenResult]]] = {n: [] for n in range(len(stories))}
     async for i, result in screen_stories(model, texts, terms, policy):
         n, prefix = owners[i]
         got[n].append((prefix, result))
