@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 STREAM = "STORIES"
@@ -26,6 +26,8 @@ class EventType:
     subject: str
     version: int
     fields: dict[str, type | tuple[type, ...]]
+    # Fields a sender may leave out (added after version 1; older events lack them).
+    optional: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
 
 
 _STORY = {
@@ -36,13 +38,24 @@ _STORY = {
     "tags": list,
     "content_warnings": list,
 }
+# The exchange (issue 15): what a story answers (a prompt, another story), the
+# language of its text, the author's own second-language version and glossary.
+_EXCHANGE = {
+    "prompt_id": (str, type(None)),
+    "in_response_to": (str, type(None)),
+    "lang": (str, type(None)),
+    "translation": (dict, type(None)),
+    "glossary": list,
+}
+_PROMPT = {"prompt_id": str, "title": str, "description": str, "opens_on": (str, type(None)),
+           "closes_on": (str, type(None))}
 
 EVENT_TYPES: dict[str, EventType] = {
     t.name: t
     for t in (
-        EventType("StorySubmitted", "stories.submitted", 1, _STORY),
+        EventType("StorySubmitted", "stories.submitted", 1, _STORY, _EXCHANGE),
         EventType("StoryScreened", "stories.screened", 1, {"story_id": str, "label": str}),
-        EventType("StoryApproved", "stories.approved", 1, _STORY | {"published_on": str}),
+        EventType("StoryApproved", "stories.approved", 1, _STORY | {"published_on": str}, _EXCHANGE),
         EventType("StoryRejected", "stories.rejected", 1, {"story_id": str, "reason": str}),
         EventType("StoryWithdrawn", "stories.withdrawn", 1, {"story_id": str}),
         EventType("StoryUnpublished", "stories.unpublished", 1, {"story_id": str, "reason": str}),
@@ -51,6 +64,10 @@ EVENT_TYPES: dict[str, EventType] = {
         # every consumer already sees it; services without a handler ack and skip it.
         EventType("ResourcesUpdated", "stories.site.resources_updated", 1,
                   {"revision": int, "intro": str, "entries": list}),
+        # Writing prompts (issue 15), published and closed by admins in moderation;
+        # site-wide like ResourcesUpdated, so they ride the one stream too.
+        EventType("PromptPublished", "stories.prompts.published", 1, _PROMPT),
+        EventType("PromptClosed", "stories.prompts.closed", 1, {"prompt_id": str, "closed_on": str}),
         # The author of a rejected story asks, with her receipt code alone, for another look.
         EventType("StoryAppealed", "stories.appealed", 1, {"story_id": str, "message": str}),
         # Moderators resolved readers' reports: publishing tells each reader (by report code) the outcome.
@@ -96,15 +113,21 @@ def _check(etype: EventType, data: dict[str, Any]) -> None:
     for k, want in etype.fields.items():
         if not isinstance(data[k], want):
             raise BadEvent(f"{etype.name}.{k}: wrong type {type(data[k]).__name__}")
+    for k, want in etype.optional.items():
+        if k in data and not isinstance(data[k], want):
+            raise BadEvent(f"{etype.name}.{k}: wrong type {type(data[k]).__name__}")
     # Values, not only types: a forged event must not reach a handler with an id that is
     # no id, a time where a day belongs, or a list of something other than words.
+    # (Optional fields and fields that may be null are checked when they hold a value.)
     for k, value in data.items():
-        if k.endswith("_id") and k in etype.fields:
+        if value is None or (k not in etype.fields and k not in etype.optional):
+            continue
+        if k.endswith("_id") or k == "in_response_to":
             try:
                 uuid.UUID(value)
             except (ValueError, AttributeError, TypeError):
                 raise BadEvent(f"{etype.name}.{k}: not a UUID") from None
-        elif k.endswith("_on") and k in etype.fields and not _is_day(value):
+        elif k.endswith("_on") and not _is_day(value):
             raise BadEvent(f"{etype.name}.{k}: not a day (YYYY-MM-DD)")
         elif k in ("tags", "content_warnings") and not all(isinstance(v, str) for v in value):
             raise BadEvent(f"{etype.name}.{k}: not a list of strings")

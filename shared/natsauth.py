@@ -38,21 +38,21 @@ class Identity:
 
 
 _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated",
-              "ReportsResolved")
+              "ReportsResolved", "PromptPublished", "PromptClosed")
 
 SERVICES: tuple[Identity, ...] = (
     # Rate-limit scopes: submission's story form and receipt look-ups, moderation's
-    # login throttle, publishing's reader reports.
+    # login throttle, publishing's reader reports and "this resonated with me" presses.
     Identity("submission", ("StorySubmitted", "StoryWithdrawn", "StoryAppealed"), ("submission",),
              ("submission", "receipts"),
              "the public story form: publishes new, withdrawn and appealed stories, reads moderation's verdicts"),
     Identity("moderation", _DECISIONS, ("moderation",), ("login_pair", "login_client"),
-             "the moderators' service: publishes decisions and resources, reads withdrawals and reports",
+             "the moderators' service: publishes decisions, resources and prompts, reads withdrawals and reports",
              # the queue page's live updates (views/live.py) hear new and reported stories
              listens=("StoryScreened", "StoryReported")),
     Identity("moderation-worker", _DECISIONS, ("moderation-screen",), (),
              "screening workers: relay moderation's outbox (so its subjects), read stories.submitted only"),
-    Identity("publishing", ("StoryReported",), ("publishing",), ("report",),
+    Identity("publishing", ("StoryReported",), ("publishing",), ("report", "resonate"),
              "the public feed: publishes reader reports, reads approvals, takedowns, withdrawals, resources"),
 )
 # Not services: the operator (nats CLI, RUNBOOK.md) and the server's own account.

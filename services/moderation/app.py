@@ -14,7 +14,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.moderation import openapi, retention
 from services.moderation.handlers import HANDLERS, SCREENED
 from services.moderation.screen.status import keep_gauge
-from services.moderation.views import admin, audit, decisions, health, live, queue, resources, screen, session
+from services.moderation.views import (
+    admin,
+    audit,
+    decisions,
+    health,
+    live,
+    prompts,
+    queue,
+    resources,
+    screen,
+    session,
+)
 from shared import bus, edges
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
@@ -86,6 +97,12 @@ def create_app(settings: Settings) -> Starlette:
             Route("/resources", resources.resources_form, methods=["POST"]),
             Route("/api/resources", resources.api_get),
             Route("/api/resources", resources.api_put, methods=["PUT"]),
+            Route("/admin/prompts", prompts.prompts_page),
+            Route("/admin/prompts", prompts.publish_form, methods=["POST"]),
+            Route("/admin/prompts/{id}/close", prompts.close_form, methods=["POST"]),
+            Route("/api/prompts", prompts.api_list),
+            Route("/api/prompts", prompts.api_publish, methods=["POST"]),
+            Route("/api/prompts/{id}/close", prompts.api_close, methods=["POST"]),
             Route("/healthz", health.healthz),
             Route("/openapi.json", openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),

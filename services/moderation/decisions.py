@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.moderation import audit
+from services.moderation import audit, exchange
 from services.moderation.auth import Moderator
 from shared.events import new_event
 from shared.outbox import enqueue
@@ -34,6 +34,7 @@ class Decision:
     reason: str | None
     content_warnings: list[str]
     tags: list[str] | None = None  # replaces the author's tags when given (approve only)
+    glossary: list[dict[str, str]] | None = None  # replaces the author's glossary when given (approve only)
 
 
 def _stem(word: str) -> str:
@@ -120,7 +121,8 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
             event = new_event(
                 "StoryApproved", story_id=str(row["story_id"]), title=row["title"], body=row["body"],
                 pen_name=row["pen_name"], tags=list(row["tags"]), content_warnings=list(row["content_warnings"]),
-                published_on=dt.datetime.now(dt.UTC).date().isoformat())
+                published_on=dt.datetime.now(dt.UTC).date().isoformat(),
+                **await exchange.approved_extras(conn, row["story_id"], decision.glossary))
         else:
             event = new_event("StoryRejected", story_id=str(row["story_id"]),
                               reason=decision.reason or "It did not fit the community guidelines.")
@@ -130,7 +132,9 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
         await audit.record(
             conn, moderator.id, "story.rejection_proposed" if proposing else _ACTIONS[(before, decision.decision)],
             {"reason": decision.reason, "content_warnings": decision.content_warnings}
-            | ({"tags": decision.tags} if decision.tags is not None and decision.decision == "approve" else {}),
+            | ({"tags": decision.tags} if decision.tags is not None and decision.decision == "approve" else {})
+            | ({"glossary": decision.glossary} if decision.glossary is not None and decision.decision == "approve"
+               else {}),
             story_id)
         if decision.decision == "reject" and not proposing:
             await conn.execute("DELETE FROM reveals WHERE story_id = $1", story_id)

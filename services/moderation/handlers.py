@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from services.moderation import audit
+from services.moderation import audit, exchange
 from services.moderation.screen.policy import ScreenResult
 from shared.events import Event, new_event
 from shared.outbox import enqueue, erase_story_events
@@ -25,6 +25,7 @@ async def file_story(conn: asyncpg.Connection, event: Event, result: ScreenResul
         uuid.UUID(d["story_id"]), d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
         result.label, result.severity, result.scores, result.passages, result.term_hits, result.model)
     if inserted:
+        await exchange.file_extras(conn, d)
         await enqueue(conn, new_event("StoryScreened", story_id=d["story_id"], label=result.label))
 
 
@@ -44,6 +45,7 @@ async def on_withdrawn(conn: asyncpg.Connection, event: Event) -> None:
     story_id = uuid.UUID(event.data["story_id"])
     await conn.execute("INSERT INTO withdrawn_stories (story_id) VALUES ($1) ON CONFLICT DO NOTHING", story_id)
     await conn.execute("DELETE FROM queue_items WHERE story_id = $1", story_id)
+    await conn.execute("UPDATE queue_items SET in_response_to = NULL WHERE in_response_to = $1", story_id)
     await erase_story_events(conn, [story_id])
     # Reports quote the story; they go with it.
     await conn.execute("DELETE FROM reports WHERE story_id = $1", story_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.moderation import queue
+from services.moderation import exchange, queue
 from services.moderation.decisions import REASON_MAX
 from services.moderation.screen.policy import OUTCOMES
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
@@ -33,9 +33,37 @@ SPEC = document("Braided moderation", {
         "requestBody": json_body({"type": "object", "required": ["decision"], "properties": {
             "decision": {"type": "string", "enum": ["approve", "reject"]},
             "reason": {"type": "string", "maxLength": REASON_MAX},
-            "content_warnings": {"type": "array", "items": {"type": "string"}, "maxItems": 10}}}),
+            "content_warnings": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "glossary": {"type": "array", "maxItems": exchange.GLOSSARY_MAX,
+                         "description": "Replaces the author's glossary (approve only); [] removes every term",
+                         "items": {"type": "object", "required": ["term", "meaning"], "properties": {
+                             "term": {"type": "string"}, "meaning": {"type": "string"}}}}}}),
         "responses": {"200": {"description": "Decided"}, "404": PROBLEM, "409": PROBLEM, "415": PROBLEM,
                       "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE} | _AUTH,
+    }},
+    "/api/prompts": {
+        "get": {"summary": "Every writing prompt, open ones first",
+                "responses": {"200": {"description": "{\"items\": [{id, title, description, opens_on, closes_on, "
+                                                     "closed}]}"}} | _AUTH},
+        "post": {
+            "summary": "Publish a writing prompt (admins); sends PromptPublished",
+            "requestBody": json_body({"type": "object", "required": ["title"], "properties": {
+                "title": {"type": "string", "minLength": 1, "maxLength": exchange.PROMPT_TITLE_MAX},
+                "description": {"type": "string", "maxLength": exchange.PROMPT_DESCRIPTION_MAX},
+                "opens_on": {"type": "string", "format": "date", "nullable": True},
+                "closes_on": {"type": "string", "format": "date", "nullable": True}}}),
+            "responses": {"201": {"description": "{\"id\"}"}, "403": {"description": "Admins only"},
+                          "415": PROBLEM, "422": PROBLEM, "400": PROBLEM, "413": TOO_LARGE} | _AUTH,
+        },
+    },
+    "/api/prompts/{id}/close": {"post": {
+        "summary": "Close a writing prompt (admins); sends PromptClosed",
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "string", "format": "uuid"}}],
+        "requestBody": json_body({"type": "object"}),
+        "responses": {"200": {"description": "Closed"}, "403": {"description": "Admins only"},
+                      "404": PROBLEM, "415": PROBLEM, "400": PROBLEM, "413": TOO_LARGE} | _AUTH,
     }},
 })
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from services.moderation import wellbeing
+from services.moderation import exchange, wellbeing
 from services.moderation.screen.policy import OUTCOMES
 
 STATES = ("pending", "approved", "rejected", "unpublished", "reported", "appealed", "awaiting_confirmation")
@@ -34,7 +34,9 @@ _COLUMNS = ("q.story_id, q.title, q.body, q.pen_name, q.tags, q.content_warnings
             " (SELECT username FROM moderators WHERE id = q.claimed_by) AS claimed_by_name, q.claimed_by,"
             " (SELECT username FROM moderators WHERE id = q.decided_by) AS decided_by_name,"
             " q.appeal_message, q.appealed_on, q.first_reason,"
-            " (SELECT username FROM moderators WHERE id = q.first_decided_by) AS first_decided_by_name")
+            " (SELECT username FROM moderators WHERE id = q.first_decided_by) AS first_decided_by_name,"
+            " q.prompt_id, (SELECT title FROM prompts p WHERE p.prompt_id = q.prompt_id) AS prompt_title,"
+            " q.in_response_to, q.lang, q.translation, q.glossary")
 
 
 class BadCursor(ValueError):
@@ -202,6 +204,7 @@ def item_json(row: asyncpg.Record) -> dict[str, Any]:
         "reason": row["reason"],
         "claimed_by": row["claimed_by_name"],
     }
+    out |= exchange.item_extras(row)
     if "report_reasons" in row.keys():
         out["reports"] = list(row["report_reasons"] or [])
     if row["state"] == "unpublished":

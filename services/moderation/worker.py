@@ -21,12 +21,12 @@ import asyncpg
 
 from services.moderation import wordlists
 from services.moderation.handlers import HANDLERS
-from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms, screen_stories
+from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms
 from services.moderation.screen.calibration import overrides
 from services.moderation.screen.rescreen import rescreen_unscreened
 from services.moderation.screen.status import retry_presses
 from services.moderation.screen.terms import Terms
-from services.moderation.story_text import StoryText
+from services.moderation.screen_parts import screen_events
 from shared import bus
 from shared.config import Settings
 from shared.events import Event
@@ -118,9 +118,8 @@ class Worker:
         self.batches += 1
         batch = self.batches
         log.info("screening", extra={"batch": batch, "stories": len(events)})
-        stories = [StoryText(e.data["title"], e.data["body"]) for e in events]
-        terms = await self.terms()
-        async for n, result in screen_stories(self.holder.model, stories, terms, self.policy):
+        # Every part readers will see (story, second-language version, glossary): screen_parts.py
+        async for n, result in screen_events(self.holder.model, events, await self.terms(), self.policy):
             yield n, result
             # Filed by now. The story id and label only: never its text.
             log.info("screened", extra={"batch": batch, "label": result.label,

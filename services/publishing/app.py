@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.publishing import feed, pagecache, reports
+from services.publishing import exchange, exchange_views, feed, pagecache, reports
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from services.publishing.support import support_context
@@ -155,11 +155,14 @@ async def story_page(request: Request) -> Response:
         status = 410 if gone else 404
         return _page(request, "gone.html", {"gone": gone}, status_code=status)
     newer, older = await feed.neighbours(_rt(request).pool, row["seq"])
-    # The "newer" link appears when a later story is published: the page is as new
-    # as the newest of the two. (A neighbour withdrawn later leaves a link to its
-    # 410 page until the day changes: harmless.)
+    # Not trust_date: responses, resonance, prompt titles and a newer neighbour change
+    # the page after its day; revalidation is by ETag (and the page cache is emptied
+    # by each of those events: pagecache.notify).
     changed = max(row["published_on"], newer["published_on"]) if newer else row["published_on"]
-    return _html(request, "story.html", {"story": row, "newer": newer, "older": older}, changed, trust_date=True)
+    return _html(request, "story.html", {"story": row, "newer": newer, "older": older,
+                                         "x": exchange.story_extras(row),
+                                         "version": request.query_params.get("version"),
+                                         "with_glossary": exchange.with_glossary}, changed)
 
 
 async def feeds_page(request: Request) -> Response:
@@ -188,7 +191,8 @@ def _json(request: Request, data: Any, last_modified: dt.date | None = None) -> 
 async def api_stories(request: Request) -> Response:
     cursor, tag, q = _query(request)
     try:
-        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q)
+        stories, next_cursor = await feed.list_stories(_rt(request).pool, cursor, tag, q,
+                                                       prompt=request.query_params.get("prompt") or None)
     except feed.BadQuery as e:
         return JSONResponse({"errors": {"query": str(e)}}, status_code=422)
     return _json(request, {"items": [feed.story_json(r) for r in stories], "next": next_cursor}, _newest(stories))
@@ -302,6 +306,9 @@ def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bu
     if rt.settings.report_rate_limit is not None:
         limit, period = rt.settings.report_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
+    if rt.settings.resonance_rate_limit is not None:
+        limit, period = rt.settings.resonance_rate_limit
+        rt.extra["resonance_limiter"] = RateLimiter(rt.js, "resonate", limit, period)
     if cache is not None and cache.max_bytes > 0:
         # Every replica listens for the invalidations any replica's consumer sends.
         listener = pagecache.Listener(cache, rt.settings.database_url)
@@ -330,6 +337,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/stories/{id}/reports", api_report, methods=["POST"]),
             Route("/reports/{code}", report_outcome_page),
             Route("/api/reports/{code}", report_outcome_page),
+            *exchange_views.routes(_html, _page, _json),
             Route("/healthz", healthz),
             Route("/openapi.json", publishing_openapi.openapi),
             Mount("/static", static_files(HERE), name="static"),

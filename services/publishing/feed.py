@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.fold import fold
+from services.publishing.exchange import COLUMNS, SEARCH_EXTRA, story_extras
+from shared.fold import FOLD_FROM, FOLD_TO, fold
 
 PAGE = 20
 Q_MAX = 200
@@ -28,7 +29,8 @@ def _like(q: str) -> str:
 
 
 async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str | None = None,
-                       q: str | None = None, limit: int = PAGE) -> tuple[list[asyncpg.Record], str | None]:
+                       q: str | None = None, limit: int = PAGE,
+                       prompt: str | None = None) -> tuple[list[asyncpg.Record], str | None]:
     where, args = ["true"], []
     if cursor:
         if not cursor.isdigit() or len(cursor) > 18:
@@ -47,21 +49,31 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         # for scripts without word spaces (CJK); see migrations/020_search.sql.
         args.append(q)
         fts = f"search_en @@ websearch_to_tsquery('english', ${len(args)})"
-        # Accents folded on both sides (shared/fold.py; migrations/180_search_fold.sql).
+        # Accents folded on both sides (shared/fold.py; migrations/180_search_fold.sql) ...
         args.append(_like(fold(q)))
-        where.append(f"({fts} OR search_fold ILIKE ${len(args)})")
+        like = len(args)
+        # ... and the author's second-language version and glossary (exchange.py), folded
+        # the same way in the query (they are not in the stored search_fold column).
+        args += [FOLD_FROM, FOLD_TO]
+        extra = (f"translate(regexp_replace({SEARCH_EXTRA}, '[\\u0300-\\u036f]', '', 'g'),"
+                 f" ${len(args) - 1}, ${len(args)})")
+        where.append(f"({fts} OR search_fold ILIKE ${like} OR {extra} ILIKE ${like})")
+    if prompt:
+        try:
+            args.append(uuid.UUID(prompt))
+        except ValueError:
+            raise BadQuery("That is not a writing prompt we know.") from None
+        where.append(f"prompt_id = ${len(args)}")
     args.append(limit + 1)
     rows = await pool.fetch(
-        "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
-        f" WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}", *args)
+        f"SELECT {COLUMNS} FROM stories s WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}", *args)
     next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
 async def get_story(pool: asyncpg.Pool, story_id: uuid.UUID) -> tuple[asyncpg.Record | None, str | None]:
     row = await pool.fetchrow(
-        "SELECT story_id, seq, title, body, pen_name, tags, content_warnings, published_on FROM stories"
-        " WHERE story_id = $1", story_id)
+        f"SELECT {COLUMNS} FROM stories s WHERE s.story_id = $1", story_id)
     if row is not None:
         return row, None
     return None, await pool.fetchval("SELECT why FROM gone_stories WHERE story_id = $1", story_id)
@@ -72,7 +84,7 @@ def story_json(row: asyncpg.Record) -> dict[str, Any]:
         "id": str(row["story_id"]), "title": row["title"], "body": row["body"], "pen_name": row["pen_name"],
         "tags": list(row["tags"]), "content_warnings": list(row["content_warnings"]),
         "published_on": row["published_on"].isoformat(),
-    }
+    } | story_extras(row)
 
 
 async def all_tags(pool: asyncpg.Pool) -> list[asyncpg.Record]:

@@ -7,6 +7,7 @@ import uuid
 
 import asyncpg
 
+from services.publishing import exchange
 from shared.events import Event
 from shared.outbox import erase_story_events
 
@@ -21,11 +22,14 @@ async def on_approved(conn: asyncpg.Connection, event: Event) -> None:
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (story_id) DO NOTHING",
         story_id, d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
         dt.date.fromisoformat(d["published_on"]))
+    await exchange.on_approved_extras(conn, event)
 
 
 async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     sid = uuid.UUID(story_id)
     await conn.execute("DELETE FROM stories WHERE story_id = $1", sid)
+    # Stories written in response keep no pointer to it (the links vanish either way).
+    await conn.execute("UPDATE stories SET in_response_to = NULL WHERE in_response_to = $1", sid)
     await erase_story_events(conn, [sid])
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
                        " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
@@ -64,4 +68,4 @@ HANDLERS = {
     "StoryUnpublished": on_unpublished,
     "ResourcesUpdated": on_resources_updated,
     "ReportsResolved": on_reports_resolved,
-}
+} | exchange.HANDLERS

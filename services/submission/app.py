@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from services.submission import handlers, privacy_check, receipts, retention, stories
+from services.submission import exchange, handlers, privacy_check, receipts, retention, stories
 from services.submission import openapi as submission_openapi
 from services.submission.validation import (
     BODY_MAX,
@@ -124,15 +124,33 @@ async def _form_page(request: Request, state: FormState, errors: dict[str, str],
     suggestions = await stories.tag_suggestions(_rt(request).pool)
     # Keep the member's own picks visible even if they are no longer among the suggestions.
     suggestions += [t for t in state.heritage_pick if t not in suggestions]
+    pool = _rt(request).pool
     return _page(request, "form.html", {
         "here": "share", "form": state, "errors": errors, "preview": preview, "suggestions": suggestions,
         "themes": THEMES, "warnings": CONTENT_WARNINGS, "limits": LIMITS, "anchors": FORM_ANCHORS,
+        "prompts": await exchange.open_prompts(pool),
+        "responding_to": await exchange.published_title(pool, _valid_id(state.in_response_to)),
         "resend": resend, "findings": findings or [],
     }, status_code=status_code, headers=headers)
 
 
+def _valid_id(raw: str) -> str | None:
+    errors: dict[str, str] = {}
+    return exchange._uuid(raw, "id", "story", errors)
+
+
 async def form(request: Request) -> Response:
-    return await _form_page(request, FormState(), {})
+    # "Write a story in response" and a prompt's "Write for this prompt" link here.
+    q = request.query_params
+    return await _form_page(request, FormState(in_response_to=(q.get("in_response_to") or "")[:100],
+                                               prompt_id=(q.get("prompt") or "")[:100]), {})
+
+
+async def _references(request: Request, story: StoryInput) -> None:
+    """Raise Invalid when the prompt is not open or the story answered is not published."""
+    errors = await exchange.check_references(_rt(request).pool, story.prompt_id, story.in_response_to)
+    if errors:
+        raise Invalid(errors)
 
 
 async def submit_form(request: Request) -> Response:
@@ -144,6 +162,7 @@ async def submit_form(request: Request) -> Response:
             "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
     try:
         story = validate_form(state)
+        await _references(request, story)
     except Invalid as e:
         return await _form_page(request, state, e.errors, status_code=422, resend=resend)
     if data.get("action") == "preview":
@@ -244,6 +263,7 @@ async def api_submit(request: Request) -> Response:
                                         "such as a UUID."}}, status_code=400)
     try:
         story = validate_story(await _json_body(request))
+        await _references(request, story)
     except Invalid as e:
         return JSONResponse({"errors": e.errors}, status_code=400 if isinstance(e, TooDeep) else 422)
     if (limited := await _rate_limited(request)) is not None:
@@ -334,7 +354,7 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.receipt_rate_limit is not None:
         limit, period = rt.settings.receipt_rate_limit
         rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
-    return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS)]
+    return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS | exchange.HANDLERS)]
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.submission import exchange as x
 from services.submission import validation as v
 from services.submission.receipts import SUBMISSION_KEY
 from shared.openapi import PROBLEM, TOO_LARGE, UNAVAILABLE, document, endpoint, json_body
@@ -18,6 +19,24 @@ STORY = {
         "pen_name": {"type": "string", "nullable": True, "maxLength": v.PEN_NAME_MAX},
         "tags": _TEXT_LIST | {"maxItems": TAGS_MAX},
         "content_warnings": _TEXT_LIST | {"maxItems": CONTENT_WARNINGS_MAX},
+        # The exchange (issue 15).
+        "prompt_id": {"type": "string", "format": "uuid", "nullable": True,
+                      "description": "An open writing prompt (GET /api/prompts on publishing); 422 otherwise"},
+        "in_response_to": {"type": "string", "format": "uuid", "nullable": True,
+                           "description": "A published story this one answers; 422 otherwise"},
+        "lang": {"type": "string", "nullable": True, "maxLength": x.LANG_MAX,
+                 "description": "BCP 47 tag of the title and body, e.g. tl, zh-Hant"},
+        "translation": {"type": "object", "nullable": True, "additionalProperties": False,
+                        "required": ["lang", "title", "body"],
+                        "description": "The author's own version in a second language (screened too)",
+                        "properties": {"lang": {"type": "string", "maxLength": x.LANG_MAX},
+                                       "title": {"type": "string", "minLength": 1, "maxLength": v.TITLE_MAX},
+                                       "body": {"type": "string", "minLength": v.BODY_MIN,
+                                                "maxLength": v.BODY_MAX}}},
+        "glossary": {"type": "array", "maxItems": x.GLOSSARY_MAX, "items": {
+            "type": "object", "required": ["term", "meaning"], "additionalProperties": False,
+            "properties": {"term": {"type": "string", "minLength": 1, "maxLength": x.TERM_MAX},
+                           "meaning": {"type": "string", "minLength": 1, "maxLength": x.MEANING_MAX}}}},
     },
 }
 RECEIPT = {"type": "object", "required": ["receipt"], "properties": {"receipt": {"type": "string"}}}

@@ -41,10 +41,12 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
         # roll back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
             "INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
-            " content_warnings) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " content_warnings, prompt_id, in_response_to, lang, translation, glossary)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id",
             story_id, receipts.digest(code), story.title, story.body, story.pen_name,
-            story.tags, story.content_warnings)
+            story.tags, story.content_warnings, story.prompt_id, story.in_response_to, story.lang,
+            story.translation, story.glossary)
         if stored is not None:
             await enqueue(conn, event)
             return Submitted(code, "received", replayed=False)
@@ -101,8 +103,10 @@ async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
             return False
         await conn.execute(
             "UPDATE stories SET status = 'withdrawn', title = NULL, body = NULL, pen_name = NULL,"
-            " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date"
+            " tags = '{}', content_warnings = '{}', reason = NULL, status_changed_on = current_date,"
+            " prompt_id = NULL, in_response_to = NULL, lang = NULL, translation = NULL, glossary = '[]'"
             " WHERE story_id = $1", story_id)
+        await conn.execute("UPDATE stories SET in_response_to = NULL WHERE in_response_to = $1", story_id)
         # Events already sent hold the text in our outbox and in the stream: erase both.
         await erase_story_events(conn, [story_id])
         await enqueue(conn, new_event("StoryWithdrawn", story_id=str(story_id)))

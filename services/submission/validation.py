@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from services.submission.exchange import EXCHANGE_FIELDS, parse_glossary_lines, validate_exchange
 from shared.taxonomy import CONTENT_WARNINGS, THEMES, content_warnings_problem, tags_problem
 from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
@@ -21,6 +22,12 @@ class StoryInput:
     pen_name: str | None
     tags: list[str]
     content_warnings: list[str]
+    # The exchange (issue 15; see exchange.py).
+    prompt_id: str | None = None
+    in_response_to: str | None = None
+    lang: str | None = None
+    translation: dict[str, str] | None = None
+    glossary: list[dict[str, str]] = field(default_factory=list)
 
 
 class Invalid(Exception):
@@ -65,7 +72,7 @@ def validate_story(data: Any) -> StoryInput:
     if not isinstance(data, dict):
         raise Invalid({"story": "Send the story as a JSON object with a title and a body."})
     errors: dict[str, str] = {}
-    unknown = set(data) - {"title", "body", "pen_name", "tags", "content_warnings"}
+    unknown = set(data) - {"title", "body", "pen_name", "tags", "content_warnings", *EXCHANGE_FIELDS}
     if unknown:
         errors["story"] = f"Unknown field(s): {', '.join(sorted(map(str, unknown)))[:200]}."
 
@@ -105,15 +112,17 @@ def validate_story(data: Any) -> StoryInput:
                   "A content warning", errors)
     if "content_warnings" not in errors and (problem := content_warnings_problem(cws)):
         errors["content_warnings"] = problem
+    exchange = validate_exchange(data, errors, TITLE_MAX, BODY_MIN, BODY_MAX)
     if errors:
         raise Invalid(errors)
-    return StoryInput(title, body, pen_name, tags, cws)
+    return StoryInput(title, body, pen_name, tags, cws, **exchange)
 
 
 # --- The HTML form: separate widgets, folded into the API's shape ---------------------
 
 # Where a per-field error sends the reader (the error summary links to these ids).
-FORM_ANCHORS = {"tags": "heritage", "content_warnings": "cw_other", "themes": "themes-group", "story": "title"}
+FORM_ANCHORS = {"tags": "heritage", "content_warnings": "cw_other", "themes": "themes-group", "story": "title",
+                "translation": "tr_title", "in_response_to": "exchange-group"}
 
 
 @dataclass
@@ -131,6 +140,14 @@ class FormState:
     # Minted into the form when it is first shown and kept across previews, so a
     # form sent twice (a retry, a double click, Back and send) stores one story.
     submission_key: str = ""
+    # The exchange (issue 15).
+    prompt_id: str = ""
+    in_response_to: str = ""
+    lang: str = ""
+    tr_lang: str = ""
+    tr_title: str = ""
+    tr_body: str = ""
+    glossary: str = ""
 
 
 def _text(form: Any, name: str, limit: int = BODY_MAX * 2) -> str:
@@ -149,7 +166,10 @@ def read_form(form: Any) -> FormState:
         # `tags` is the skeleton form's field name; scripted posters may still send it.
         heritage=_text(form, "heritage", 4000) or _text(form, "tags", 4000), heritage_pick=_many(form, "heritage_pick"),
         themes=_many(form, "themes"), cw=_many(form, "cw"), cw_other=_text(form, "cw_other", 4000),
-        submission_key=_text(form, "submission_key", 400))
+        submission_key=_text(form, "submission_key", 400),
+        prompt_id=_text(form, "prompt_id", 100), in_response_to=_text(form, "in_response_to", 100),
+        lang=_text(form, "lang", 100), tr_lang=_text(form, "tr_lang", 100), tr_title=_text(form, "tr_title", 2000),
+        tr_body=_text(form, "tr_body"), glossary=_text(form, "glossary", 40_000))
 
 
 def validate_form(state: FormState) -> StoryInput:
@@ -164,10 +184,18 @@ def validate_form(state: FormState) -> StoryInput:
     cws = [warnings.get(c.casefold(), c) for c in state.cw]
     cws += [c for c in state.cw_other.split(",")]
     tags = [t for t in state.heritage.split(",")] + list(state.heritage_pick)
+    glossary = parse_glossary_lines(state.glossary)
+    if isinstance(glossary, str):
+        errors["glossary"], glossary = glossary, []
+    translation = None
+    if state.tr_title.strip() or state.tr_body.strip():
+        translation = {"lang": state.tr_lang, "title": state.tr_title, "body": state.tr_body}
     try:
         story = validate_story({"title": state.title, "body": state.body, "pen_name": state.pen_name,
                                 "tags": [t for t in tags if t.strip()] + chosen_themes,
-                                "content_warnings": [c for c in cws if c.strip()]})
+                                "content_warnings": [c for c in cws if c.strip()],
+                                "prompt_id": state.prompt_id or None, "in_response_to": state.in_response_to or None,
+                                "lang": state.lang or None, "translation": translation, "glossary": glossary})
     except Invalid as e:
         errors = e.errors | errors
         raise Invalid(errors) from None

@@ -16,9 +16,8 @@ import asyncpg
 
 from services.moderation.screen.model import ScreenModel
 from services.moderation.screen.policy import Policy
-from services.moderation.screen.screening import screen_stories
 from services.moderation.screen.terms import Terms
-from services.moderation.story_text import StoryText
+from services.moderation.screen_parts import screen_data
 from shared.events import new_event
 from shared.outbox import enqueue
 
@@ -32,13 +31,15 @@ async def rescreen_unscreened(pool: asyncpg.Pool, model: ScreenModel, terms: Cal
     changed, after = 0, uuid.UUID(int=0)
     while True:
         rows = await pool.fetch(
-            "SELECT story_id, title, body FROM queue_items WHERE state = 'pending' AND label = 'unscreened'"
-            " AND story_id > $1 ORDER BY story_id LIMIT $2", after, batch)
+            "SELECT story_id, title, body, translation, glossary FROM queue_items"
+            " WHERE state = 'pending' AND label = 'unscreened' AND story_id > $1 ORDER BY story_id LIMIT $2",
+            after, batch)
         if not rows:
             break
         after = rows[-1]["story_id"]
-        stories = [StoryText(r["title"], r["body"]) for r in rows]
-        async for n, result in screen_stories(model, stories, await terms(), policy):
+        # Every part readers will see: the story, its second-language version, its glossary.
+        stories = [dict(r) for r in rows]
+        async for n, result in screen_data(model, stories, await terms(), policy):
             if result.label == "unscreened":  # the model failed on it: it stays for people to read
                 continue
             async with pool.acquire() as conn, conn.transaction():

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from services.moderation import reasons
+from services.moderation import exchange, reasons
 from services.moderation.decisions import (
     DECISIONS,
     REASON_MAX,
@@ -89,11 +89,18 @@ def parse_decision(data: Any, templates_by_id: dict[str, str] | None = None) -> 
         tags = _phrases(data["tags"], "tags", errors, TAGS_MAX)
         if "tags" not in errors and (problem := tags_problem(tags)):
             errors["tags"] = problem
+    glossary = None
+    if data.get("glossary") is not None:
+        parsed = exchange.parse_glossary(data["glossary"])
+        if isinstance(parsed, str):
+            errors["glossary"] = parsed
+        else:
+            glossary = parsed
     if decision == "reject" and not reason:
         errors["reason"] = "Give the author a reason (or pick one); they will see it with their receipt."
     if errors:
         return errors
-    return Decision(decision, reason, cws, tags)
+    return Decision(decision, reason, cws, tags, glossary)
 
 
 async def _item_form(request: Request) -> tuple[uuid.UUID, FormData] | Response:
@@ -156,7 +163,8 @@ async def decide_form(request: Request) -> Response:
     if isinstance(parsed_form, Response):
         return parsed_form
     sid, data = parsed_form
-    parsed = parse_decision({k: data.get(k) for k in ("decision", "reason", "template", "content_warnings", "tags")},
+    parsed = parse_decision({k: data.get(k) for k in ("decision", "reason", "template", "content_warnings", "tags",
+                                                      "glossary")},
                             await reasons.by_id(rt(request).pool))
     if isinstance(parsed, dict):
         # Back to the story with the message beside its reason field, not a dead end.

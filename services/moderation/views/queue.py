@@ -62,6 +62,11 @@ def _view(row: asyncpg.Record, me: auth.Moderator, revealed: set[uuid.UUID]) -> 
     passages, hits = item.get("passages") or [], item.get("term_hits") or []
     item["title_html"] = render.highlight(title, render.spans_for("title", passages, hits, len(title)))
     item["body_html"] = render.highlight(body, render.spans_for("body", passages, hits, len(body), len(title)))
+    if tr := item.get("translation"):  # the author's second-language version, screened as its own text
+        item["tr_title_html"] = render.highlight(tr["title"], render.spans_for(
+            "translation_title", passages, hits, len(tr["title"])))
+        item["tr_body_html"] = render.highlight(tr["body"], render.spans_for(
+            "translation_body", passages, hits, len(tr["body"]), len(tr["title"])))
     item["claimed_by_other"] = queue.active_claim(row, me.id)
     item["blurred"] = item.get("label") == "held" and item["story_id"] not in revealed
     return item

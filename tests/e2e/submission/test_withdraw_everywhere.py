@@ -42,14 +42,40 @@ def _in_stream(nats_url: str, needle: str) -> list[str]:
     return [subject for _, subject, payload in stream_messages(nats_url) if needle in payload]
 
 
+def _published_for_submission(stack: Stack, story_id: str) -> bool:
+    """Submission's own read model knows the story is published (so it may be answered)."""
+    return db_fetch(stack.dsn, "SELECT status FROM submission.stories WHERE story_id = $1",
+                    uuid.UUID(story_id))[0]["status"] == "published"
+
+
 def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, admin: httpx.Client,
                                                                   nats_server: EmbeddedNats) -> None:
     marker = unique("wdmark")
     tag = unique("Withdrawtag-")
     title = f"Withdraw me {marker}"
-    sid, receipt = publish(stack, admin, title=title, tags=[tag, "visibility"], content_warnings=["grief"],
-                           body=f"A story that will be withdrawn, with its marker {marker} and 漢字 {marker}.")
     pub = stack.url("publishing").rstrip("/")
+    # The exchange (issue 15): it answers a prompt and a published story, carries a second-language
+    # version and a glossary, resonated with a reader, and has a story written in response to it.
+    r = admin.post("/api/prompts", json={"title": unique("Withdraw prompt ")})
+    assert r.status_code == 201, r.text
+    prompt = r.json()["id"]
+    wait_until(lambda: any(p["id"] == prompt for p in httpx.get(f"{pub}/api/prompts", timeout=10).json()["items"]),
+               20, 0.2, "prompt published")
+    parent, _ = publish(stack, admin, title=unique("Withdraw parent "), body="A story others answer, long enough.")
+    wait_until(lambda: _published_for_submission(stack, parent), 20, 0.2, "parent answerable")
+    term = f"term{marker}"
+    sid, receipt = publish(stack, admin, title=title, tags=[tag, "visibility"], content_warnings=["grief"],
+                           body=f"A story that will be withdrawn, with its marker {marker} and 漢字 {marker}.",
+                           prompt_id=prompt, in_response_to=parent, lang="en",
+                           translation={"lang": "tl", "title": f"Bawiin {marker}", "body": f"Kuwento {marker} ito."},
+                           glossary=[{"term": term, "meaning": f"meaning {marker}"}])
+    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", json={}, timeout=10).json() == {"resonance": 1}
+    wait_until(lambda: _published_for_submission(stack, sid), 20, 0.2, "story answerable")
+    child, _ = publish(stack, admin, title=unique("Withdraw child "), body="An answer to a withdrawn story.",
+                       in_response_to=sid)
+    assert httpx.get(f"{pub}/api/stories/{parent}", timeout=10).json()["responses"][0]["id"] == sid
+    assert httpx.get(f"{pub}/api/stories/{child}", timeout=10).json()["in_response_to"]["id"] == sid
+    assert term in httpx.get(f"{pub}/glossary", timeout=10).text
     # Before: visible everywhere, and its text sits in all three schemas (outboxes included).
     assert httpx.get(f"{pub}/stories/{sid}", timeout=10).status_code == 200
     assert httpx.post(f"{pub}/api/stories/{sid}/reports", json={"reason": f"report {marker}"},
@@ -99,6 +125,25 @@ def test_withdraw_removes_the_story_from_every_schema_and_surface(stack: Stack, 
         text = page.text.replace("\\u6f22", "漢")
         assert title not in text and sid not in text and "A story that will be withdrawn" not in text, path
     assert tag not in httpx.get(f"{pub}/tags", timeout=10).text
+    # The exchange: prompt pages, response links both ways, resonance, glossary.
+    surfaces = [f"/prompts/{prompt}", "/prompts", f"/api/stories?prompt={prompt}", f"/stories/{parent}",
+                f"/api/stories/{parent}", f"/stories/{child}", f"/api/stories/{child}", "/glossary",
+                f"/glossary?q={term}", "/api/glossary", f"/api/glossary?q={term}", "/api/prompts"]
+    for path in surfaces:
+        page = httpx.get(pub + path, timeout=10)
+        assert page.status_code == 200, path
+        text = page.text.replace(f"in_response_to={child}", "").replace(f"q={term}", "").replace(
+            f'value="{term}"', "").replace(f"“{term}”", "")
+        assert title not in text and sid not in text and term not in text, path
+    assert httpx.get(f"{pub}/api/stories/{parent}", timeout=10).json()["responses"] == []
+    assert "in_response_to" not in httpx.get(f"{pub}/api/stories/{child}", timeout=10).json()
+    assert httpx.post(f"{pub}/api/stories/{sid}/resonate", json={}, timeout=10).status_code == 410
+    assert httpx.get(f"{pub}/api/glossary", params={"q": term}, timeout=10).json()["items"] == []
+    # Not even the id stays beside another story (a response's pointer), outside the tombstones and
+    # the outboxes' own events about other stories.
+    left = {k: v for k, v in _rows_mentioning(stack.dsn, sid).items()
+            if tuple(k.split(".")) not in ID_ONLY_TABLES and not k.endswith(".outbox")}
+    assert left == {}, left
     # The receipt still answers, and the heritage tag is no longer suggested.
     assert stack.receipt_status(receipt)["status"] == "withdrawn"
     assert tag not in httpx.get(stack.url("submission", "/"), timeout=10).text
