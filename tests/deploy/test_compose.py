@@ -1,6 +1,5 @@
-"""deploy/compose.yaml against the Compose Specification's JSON schema (the copy
-check-jsonschema ships as `vendor.compose-spec`, with its licence, from
-compose-spec/compose-spec), and against what Braided and NATS really accept: every
+"""deploy/compose.yaml against the Compose Specification's JSON schema (vendored in
+tests/deploy/compose-spec/ with its source and licence), and against what Braided and NATS really accept: every
 command is a real `braided` command, the NATS config with generated secrets passes
 `nats-server -t`, every secret the file names is one deploy/make-secrets.sh writes."""
 
@@ -20,6 +19,8 @@ from tests.deploy.conftest import REPO, need
 from tests.deploy.test_image import cli_accepts
 
 COMPOSE = REPO / "deploy" / "compose.yaml"
+# Vendored with its source and licence (compose-spec/SOURCE.md).
+SCHEMA = Path(__file__).parent / "compose-spec" / "compose-spec.json"
 AUTH_CONF = REPO / "deploy" / "nats" / "auth.conf"
 BRAIDED = ("migrate", "submission", "moderation", "publishing", "worker")
 
@@ -29,7 +30,7 @@ def compose() -> dict:
 
 
 def _schema_check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(need("check-jsonschema")), "--builtin-schema", "vendor.compose-spec", str(path)],
+    return subprocess.run([str(need("check-jsonschema")), "--schemafile", str(SCHEMA), str(path)],
                           capture_output=True, text=True, timeout=120)
 
 
