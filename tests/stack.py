@@ -144,6 +144,15 @@ class Stack:
     def env_with_db(self) -> dict[str, str]:
         return self.env | {"DATABASE_URL": self.dsn}
 
+    def env_as(self, service: str) -> dict[str, str]:
+        """The environment for one more `braided serve <service>` beside the stack: its
+        own NATS identity (the embedded server refuses anonymous clients) and a free
+        metrics port."""
+        from shared.natsauth import credentials
+
+        folder = self.env.get("NATS_SECRETS_DIR") or str(self.data_dir / "nats-secrets")
+        return self.env_with_db() | credentials(Path(folder), service) | {f"{service.upper()}_METRICS_PORT": "0"}
+
     def moderator(self, username: str, password: str) -> httpx.Client:
         client = httpx.Client(base_url=self.url("moderation"), timeout=10)
         r = client.post("/api/session", json={"username": username, "password": password})

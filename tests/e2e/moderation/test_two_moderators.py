@@ -21,7 +21,7 @@ from tests.stack import REPO, Stack, db_fetch, free_port, wait_until
 def two_step(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("two-step") / "moderation.log"
-    env = stack.env_with_db() | {"MODERATION_PORT": str(port), "REJECT_CONFIRMATIONS": "2"}
+    env = stack.env_as("moderation") | {"MODERATION_PORT": str(port), "REJECT_CONFIRMATIONS": "2"}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "braided", "serve", "moderation"], env=env, cwd=REPO,
                                 stdout=out, stderr=subprocess.STDOUT)
