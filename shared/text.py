@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from confusable_homoglyphs import confusables
+from confusable_homoglyphs import categories, confusables
 
 # Bidi embeddings, overrides and isolates: never stored.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
@@ -60,6 +60,23 @@ def label_problem(raw: str, cleaned: str) -> str | None:
         return "is only invisible characters"
     for word in _WORDS.split(cleaned):
         letters = "".join(ch for ch in word if ch.isalpha())
-        if letters and confusables.is_dangerous(letters):
+        if letters and _look_alike(letters):
             return f"mixes look-alike letters from different alphabets in {word!r}"
     return None
+
+
+def _look_alike(word: str) -> bool:
+    """A word mixing scripts where a letter of one could pass for a letter of another
+    script in the same word (Cyrillic а among Latin letters). confusable_homoglyphs'
+    own is_dangerous also refuses `Mei林` or `Kimチ` (each Latin letter has look-alikes
+    in some script), and pen names written across two scripts are this community's
+    everyday: only a look-alike of a script the word itself uses counts."""
+    scripts = {categories.alias(ch) for ch in word} - {"COMMON", "INHERITED"}
+    if len(scripts) < 2:
+        return False
+    for found in confusables.is_confusable(word, greedy=True) or ():
+        for glyph in found["homoglyphs"]:
+            other = categories.alias(glyph["c"][0])
+            if other != found["alias"] and other in scripts:
+                return True
+    return False

@@ -55,6 +55,7 @@ def test_invisible_only_labels_are_refused(field: str, value) -> None:
 @pytest.mark.parametrize("field, value", [
     ("pen_name", "Braided moder\u0430tors"),  # Cyrillic а in a Latin word
     ("pen_name", "\u0410n\u0430"), ("tags", ["\u0421hina Town"]), ("content_warnings", ["viol\u0435nce"]),
+    ("pen_name", "M\u0430i\u6797"),  # a Cyrillic а hiding in a Latin+Han name is still caught
 ])
 def test_mixed_script_look_alikes_are_refused(field: str, value) -> None:
     with pytest.raises(Invalid) as e:
@@ -63,7 +64,9 @@ def test_mixed_script_look_alikes_are_refused(field: str, value) -> None:
 
 
 def test_real_names_in_any_script_and_scripts_side_by_side_pass() -> None:
-    names = ["Anák 🌸", "Наташа", "日本 Japan", "Việt Nam", "한국계 미국인", "Ελληνικά", "half-日本", "Қазақ Kazakh"]
+    names = ["Anák 🌸", "Наташа", "日本 Japan", "Việt Nam", "한국계 미국인", "Ελληνικά", "half-日本", "Қазақ Kazakh",
+             # one word across two scripts: mixed heritage names are written this way
+             "Mei林", "Kimチ", "Haru春", "Ana的"]
     for name in names:
         assert validate_story({"title": "t", "body": BODY, "pen_name": name}).pen_name == name
     tags = [n for n in names if "🌸" not in n]  # tags are words, not pictures
