@@ -14,8 +14,8 @@ processes on the same stack). Then the public pages at 10k, 100k and 1M publishe
 stories, as a ratio to 10k (cached and uncached).
 
 `--quick` (seconds, small sizes) proves the harness runs; its figures mean nothing.
-The receipt hash (argon2id in services/submission/receipts.py at the time of
-writing) is part of every POST's cost.
+`--paths post,feed` measures only those rows of the first table (names as printed,
+lower case, or `post`), and `--sizes ''` skips the scale table: for profiling one path.
 """
 
 from __future__ import annotations
@@ -284,9 +284,13 @@ def main() -> int:
     parser.add_argument("--sizes", help="comma-separated story counts for the scale table (default "
                         "10000,100000,1000000; quick 200,1000)")
     parser.add_argument("--python-load", action="store_true", help="use the Python generator even if wrk is here")
+    parser.add_argument("--paths", help="comma-separated rows of the first table to measure (default all; "
+                        "`post` for POST /api/stories)")
     args = parser.parse_args()
     duration = args.duration or (1.0 if args.quick else 8.0)
-    sizes = [int(s) for s in (args.sizes or ("200,1000" if args.quick else "10000,100000,1000000")).split(",")]
+    sizes = [int(s) for s in (("200,1000" if args.quick else "10000,100000,1000000") if args.sizes is None
+                              else args.sizes).split(",") if s]
+    wanted = {p.strip().lower() for p in args.paths.split(",")} if args.paths else None
     wrk = None if args.python_load else ensure_wrk()
     conns = args.connections
     procs = Procs()
@@ -308,7 +312,7 @@ def main() -> int:
                                  "warning"], bare_env, tmp / "bare-app.log")
         bare = f"http://127.0.0.1:{bare_port}"
         wait_healthy(bare, bare_proc)
-        base = sizes[0]
+        base = sizes[0] if sizes else 10_000
         print(f"seeding {base:,} published stories into each", flush=True)
         asyncio.run(seed(bare_dsn, "bare", base))
         asyncio.run(seed(dsn, "publishing", base))
@@ -317,12 +321,6 @@ def main() -> int:
         stack_env = stack.env_with_db() | {"LOG_LEVEL": "WARNING", "REPORT_RATE_LIMIT": "off",
                                            "BENCH_NATS_IDENTITIES": json.dumps(identities)}
         uncached = serve(procs, stack_env, "publishing", tmp, PUBLISHING_PAGE_CACHE_MB="0")
-        sha_port = free_port()
-        sha_proc = procs.start([PY, str(REPO / "bench" / "serve_sha256_receipts.py"), "--port", str(sha_port)],
-                               stack_env | identities["submission"] | {"SUBMISSION_METRICS_PORT": "0"},
-                               tmp / "submission-sha256.log")
-        sha_sub = f"http://127.0.0.1:{sha_port}"
-        wait_healthy(sha_sub, sha_proc)
         two_pub = two_sub = None
         if not args.quick:
             two_pub = serve(procs, stack_env, "publishing", tmp, WEB_CONCURRENCY="2")
@@ -336,30 +334,33 @@ def main() -> int:
             return load(wrk, url, duration, conns, tmp, post_body)
 
         print(f"\n## Braided vs a bare Starlette app, {base:,} stories (req/s, p50 ms, p99 ms)\n", flush=True)
-        head = f"{'path':<18}{'bare':>26} | {'Braided':>26} ratio | {'cache off / SHA-256 rcpt':>26} ratio"
+        head = f"{'path':<18}{'bare':>26} | {'Braided':>26} ratio | {'page cache off':>26} ratio"
         if two_pub:
             head += f" | {'WEB_CONCURRENCY=2':>26} ratio"
         print(head)
         targets = [(name, path, None) for name, path in public_paths(braided_id).items()]
         for name, path, body in [*targets, ("POST /api/stories", "/api/stories", post)]:
             is_post = body is not None
+            if wanted is not None and name.lower() not in wanted and not (is_post and "post" in wanted):
+                continue
             bare_url = bare + path.replace(braided_id, bare_id)
             b = measure(bare_url, post if is_post else None)
             ours = (braided_sub if is_post else braided_pub) + path
             r = measure(ours, post if is_post else None)
             line = f"{name:<18}{b.cells()} | {r.cells()} {r.rps / b.rps:>4.2f}x"
-            u = measure(sha_sub + path, post) if is_post else measure(uncached + path)
-            line += f" | {u.cells()} {u.rps / b.rps:>4.2f}x"
+            u = None if is_post else measure(uncached + path)  # submission has no page cache
+            line += f" | {u.cells()} {u.rps / b.rps:>4.2f}x" if u else f" | {'(no page cache)':>26}      "
             if two_pub:
                 t = measure((two_sub if is_post else two_pub) + path, post if is_post else None)
                 line += f" | {t.cells()} {t.rps / b.rps:>4.2f}x"
-            errors = b.errors + r.errors + u.errors
+            errors = b.errors + r.errors + (u.errors if u else 0)
             print(line + (f"  ({errors} errors)" if errors else ""), flush=True)
 
-        print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} "
-              "(each over the bare app)\n", flush=True)
-        names = list(public_paths(braided_id))
-        print(f"{'stories':>10} {'seeded in':>9}  " + "  ".join(f"{n:>22}" for n in names))
+        if sizes:
+            print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} "
+                  "(each over the bare app)\n", flush=True)
+            names = list(public_paths(braided_id))
+            print(f"{'stories':>10} {'seeded in':>9}  " + "  ".join(f"{n:>22}" for n in names))
         # The machine's load drifts over a run that takes many minutes; the bare app (its
         # size never changes) is measured on the same page just before, and each cell is
         # Braided's speed relative to it, as a ratio to that relative speed at the first size.
@@ -380,9 +381,8 @@ def main() -> int:
             print(f"{size:>10,} {took:>8.0f}s  " + "  ".join(f"{c:>22}" for c in cells), flush=True)
             print(f"{'':>21}raw Braided/bare req/s (cached, off per page): {' '.join(raw)}", flush=True)
         print("\n(Braided: page cache on, WEB_CONCURRENCY=1, as `make run`, receipts as services/submission/"
-              "receipts.py hashes them; `cache off`: a publishing process with PUBLISHING_PAGE_CACHE_MB=0 on the "
-              "same stack; `SHA-256 rcpt` (POST row): a submission process whose receipt hash is SHA-256 of the "
-              "code (bench/serve_sha256_receipts.py, bench only); scale cells: cached ratio, then cache-off ratio, "
+              "receipts.py stores them; `cache off`: a publishing process with PUBLISHING_PAGE_CACHE_MB=0 on the "
+              "same stack; scale cells: cached ratio, then cache-off ratio, "
               "each over the bare app's speed on the same page measured just before)")
     finally:
         procs.stop()

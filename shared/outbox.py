@@ -17,12 +17,13 @@ import contextlib
 import json
 import logging
 import uuid
+from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
-from shared.bus import NATS_DOWN, erase, publish
+from shared.bus import NATS_DOWN, erase, publish_many
 from shared.db import DB_DOWN
 from shared.events import Event, decode
 
@@ -41,11 +42,20 @@ CHANNEL = "braided_outbox"
 async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
     """Write `event` to the outbox; call inside the transaction of the change it
     describes. The relay is woken when that transaction commits."""
+    # One statement, one round trip: the row and the wake-up.
     await conn.execute(
-        "INSERT INTO outbox (event_id, subject, payload, story_id) VALUES ($1, $2, $3, $4)",
-        event.id, event.subject, json.loads(event.to_json()), event.story_id,
-    )
-    await conn.execute("SELECT pg_notify($1, current_schema())", CHANNEL)
+        f"WITH event AS ({INSERT}) SELECT pg_notify($5, current_schema())", *row(event), CHANNEL)
+
+
+# The outbox row of an event, for statements that write it beside the change itself
+# (a CTE; the arguments are `row(event)` at $1-$4).
+COLUMNS = "event_id, subject, payload, story_id"
+INSERT = f"INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4)"
+
+
+def row(event: Event) -> tuple[Any, ...]:
+    """The values of COLUMNS, the arguments of INSERT."""
+    return event.id, event.subject, json.loads(event.to_json()), event.story_id
 
 
 async def erase_story_events(conn: asyncpg.Connection, story_ids: list[uuid.UUID]) -> None:
@@ -107,12 +117,15 @@ class Relay:
             rows = await conn.fetch(
                 "SELECT event_id, payload FROM outbox WHERE published_on IS NULL"
                 " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
-            for row in rows:
-                event = decode(json.dumps(row["payload"]).encode())
-                seq = await publish(self.js, event)
-                await conn.execute("UPDATE outbox SET published_on = current_date, stream_seq = $2 WHERE event_id = $1",
-                                   row["event_id"], seq)
-                sent += 1
+            if rows:
+                # One batch on the wire and one UPDATE: under a burst of submissions the
+                # relay costs a few round trips per batch, not two per event.
+                seqs = await publish_many(self.js, [decode(json.dumps(r["payload"]).encode()) for r in rows])
+                await conn.execute(
+                    "UPDATE outbox SET published_on = current_date, stream_seq = s.seq"
+                    " FROM unnest($1::uuid[], $2::bigint[]) AS s(event_id, seq) WHERE outbox.event_id = s.event_id",
+                    [r["event_id"] for r in rows], seqs)
+                sent = len(rows)
             for row in await conn.fetch(
                     "SELECT event_id, stream_seq FROM outbox WHERE erase ORDER BY seq LIMIT $1"
                     " FOR UPDATE SKIP LOCKED", limit):

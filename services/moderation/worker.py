@@ -201,7 +201,8 @@ async def main(settings: Settings) -> None:
     # Opaque: /healthz lists workers, and must show no host name or pid (issue 10).
     worker_id = f"worker-{secrets.token_hex(4)}"
     holder = ModelHolder(settings)
-    configure_torch(settings)
+    if settings.screen_enabled:  # importing torch alone costs seconds of a core; no model, no torch
+        configure_torch(settings)
     async with open_runtime(settings, "moderation", HERE, pool_size=4) as rt:
         beat = asyncio.create_task(_heartbeat(rt.pool, worker_id, holder))
         await asyncio.to_thread(holder.load)

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.submission import receipts
 from services.submission.validation import StoryInput
+from shared import outbox
 from shared.events import new_event
 from shared.outbox import enqueue, erase_story_events
 from shared.taxonomy import CONTENT_WARNINGS, is_theme
@@ -36,19 +37,22 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
     story_id = str(uuid.uuid4())
     code = code or receipts.new_code()
     event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
-    async with pool.acquire() as conn, conn.transaction():
-        # ON CONFLICT waits for a concurrent insert of the same code to commit or
-        # roll back, so two copies of one retry cannot both be stored.
+    async with pool.acquire() as conn:
+        # The story row, its outbox row and the relay's wake-up in ONE statement (one
+        # round trip, atomic without BEGIN/COMMIT): the event is written only if the
+        # story was. ON CONFLICT waits for a concurrent insert of the same code to
+        # commit or roll back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
-            "INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
+            "WITH story AS (INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
             " content_warnings, prompt_id, in_response_to, lang, translation, glossary)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id",
-            story_id, receipts.digest(code), story.title, story.body, story.pen_name,
+            " VALUES ($5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id),"
+            f" event AS (INSERT INTO outbox ({outbox.COLUMNS}) SELECT $1, $2, $3, $4 FROM story)"
+            " SELECT story_id, pg_notify($17, current_schema()) FROM story",
+            *outbox.row(event), story_id, receipts.digest(code), story.title, story.body, story.pen_name,
             story.tags, story.content_warnings, story.prompt_id, story.in_response_to, story.lang,
-            story.translation, story.glossary)
+            story.translation, story.glossary, outbox.CHANNEL)
         if stored is not None:
-            await enqueue(conn, event)
             return Submitted(code, "received", replayed=False)
         row = await conn.fetchrow("SELECT status, title, body FROM stories WHERE receipt_digest = $1",
                                   receipts.digest(code))

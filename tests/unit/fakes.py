@@ -45,8 +45,9 @@ class FakeConnection:
         yield
 
     def statements(self, start: str) -> list[tuple[Any, ...]]:
-        """The arguments of every statement sent that starts with `start`."""
-        return [args for sql, args in self.sent if sql.startswith(start)]
+        """The arguments of every statement sent that starts with `start`, or holds
+        it as a CTE (`WITH event AS (INSERT INTO outbox ...)`)."""
+        return [args for sql, args in self.sent if sql.startswith(start) or f" AS ({start}" in sql]
 
 
 class FakePool(FakeConnection):

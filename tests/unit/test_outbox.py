@@ -3,6 +3,7 @@ and wakes the relay on commit; the relay publishes, marks and erases."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from types import SimpleNamespace
@@ -19,9 +20,9 @@ async def test_enqueue_writes_the_event_and_notifies_the_relay_in_the_same_trans
     conn = FakeConnection()
     event = new_event("StoryWithdrawn", story_id=str(uuid.uuid4()))
     await enqueue(conn, event)  # type: ignore[arg-type]
-    [(sql_insert, insert), (sql_notify, notify)] = conn.sent
-    assert sql_insert.startswith("INSERT INTO outbox") and insert[0] == event.id and insert[3] == event.story_id
-    assert "pg_notify" in sql_notify and notify == (CHANNEL,) and "current_schema()" in sql_notify
+    [(sql, args)] = conn.sent  # one statement: the row and the wake-up in one round trip
+    assert "INSERT INTO outbox" in sql and args[0] == event.id and args[3] == event.story_id
+    assert "pg_notify($5, current_schema())" in sql and args[4] == CHANNEL
 
 
 def test_a_relay_wakes_only_for_its_own_schema() -> None:
@@ -37,10 +38,12 @@ class FakeJetStream:
         self.published: list[tuple[str, bytes, dict[str, str]]] = []
         self.deleted: list[int] = []
 
-    async def publish(self, subject: str, payload: bytes, stream: str, headers: dict[str, str],
-                      **options: Any) -> Any:
+    async def publish_async(self, subject: str, payload: bytes, stream: str, headers: dict[str, str],
+                            **options: Any) -> asyncio.Future:
         self.published.append((subject, payload, headers))
-        return SimpleNamespace(seq=100 + len(self.published))
+        ack: asyncio.Future = asyncio.get_running_loop().create_future()
+        ack.set_result(SimpleNamespace(seq=100 + len(self.published)))
+        return ack
 
     async def delete_msg(self, stream: str, seq: int) -> None:
         self.deleted.append(seq)
@@ -56,7 +59,7 @@ async def test_the_relay_publishes_with_the_event_id_marks_sent_and_erases_what_
     assert await Relay(pool, js, "submission").run_once() == 2  # type: ignore[arg-type]
     [(subject, _, headers)] = js.published
     assert subject == "stories.withdrawn" and headers == {"Nats-Msg-Id": event.id}
-    assert pool.statements("UPDATE outbox SET published_on") == [(event.id, 101)]
+    assert pool.statements("UPDATE outbox SET published_on") == [([event.id], [101])]
     assert js.deleted == [7] and pool.statements("DELETE FROM outbox WHERE event_id") == [("old",)]
 
 
