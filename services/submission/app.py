@@ -68,17 +68,26 @@ async def _json_body(request: Request) -> Any:
         raise Invalid({"body": f"The request is not valid JSON ({e.msg} at position {e.pos})."}) from None
 
 
-async def _receipts_limited(request: Request) -> Response | None:
-    """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
-    gets a few dozen tries an hour, not thousands)."""
-    limiter: RateLimiter | None = _rt(request).extra.get("receipt_limiter")
+async def _over_limit(request: Request, limiter_name: str, message: str) -> tuple[str, dict[str, str]] | None:
+    """The message and headers of a 429 when this client is over the named limiter's
+    limit, or None (also when the limit is off)."""
+    limiter: RateLimiter | None = _rt(request).extra.get(limiter_name)
     if limiter is None or request.client is None:
         return None
     verdict = await limiter.hit(request.client.host)
     if verdict.allowed:
         return None
-    message = "You have looked up receipts many times in a short time. Please wait a while and try again."
-    headers = {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
+    return message, {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
+
+
+async def _receipts_limited(request: Request) -> Response | None:
+    """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
+    gets a few dozen tries an hour, not thousands)."""
+    over = await _over_limit(request, "receipt_limiter", "You have looked up receipts many times in a short "
+                             "time. Please wait a while and try again.")
+    if over is None:
+        return None
+    message, headers = over
     if request.url.path.startswith("/api/"):
         return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
     return _page(request, "status.html", {"here": "status", "errors": {"receipt": message}}, status_code=429,
@@ -86,14 +95,11 @@ async def _receipts_limited(request: Request) -> Response | None:
 
 
 async def _rate_limited(request: Request) -> Response | None:
-    limiter: RateLimiter | None = _rt(request).extra.get("limiter")
-    if limiter is None or request.client is None:
+    over = await _over_limit(request, "limiter", "You have shared several stories in a short time. Please wait "
+                             "a while and try again.")
+    if over is None:
         return None
-    verdict = await limiter.hit(request.client.host)
-    if verdict.allowed:
-        return None
-    message = "You have shared several stories in a short time. Please wait a while and try again."
-    headers = {"Retry-After": str(verdict.retry_after)}
+    message, headers = over
     if request.url.path.startswith("/api/"):
         return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
     state = read_form(await request.form())
