@@ -22,7 +22,7 @@ from services.publishing import exchange, exchange_views, feed, pagecache, repor
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from services.publishing.support import support_context
-from shared import bus, edges
+from shared import bus, edges, i18n
 from shared.config import Settings
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -38,7 +38,7 @@ from shared.web import (
 )
 
 HERE = Path(__file__).parent
-TEMPLATES = templates(HERE)
+TEMPLATES = templates(HERE, public=True)
 
 
 def _rt(request: Request) -> Runtime:
@@ -46,7 +46,7 @@ def _rt(request: Request) -> Runtime:
 
 
 def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
-    return {"request": request, "here": "stories", "is_theme": is_theme} | context
+    return {"request": request, "here": "stories", "is_theme": is_theme} | i18n.context(request) | context
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
@@ -55,6 +55,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     form is protected by the same-origin check on every POST (shared/edges.py)."""
     response = TEMPLATES.TemplateResponse(request, name, _context(request, context), status_code=status_code)
     response.headers["Cache-Control"] = "no-store" if form else "no-cache"
+    response.headers["Vary"] = "Accept-Language"
     return response
 
 
@@ -75,7 +76,7 @@ def cached(request: Request, body: str | bytes, media_type: str, last_modified: 
     """
     raw = body.encode() if isinstance(body, str) else body
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding, Accept-Language"}
     if last_modified is not None:
         headers["Last-Modified"] = _http_date(last_modified)
     inm = request.headers.get("if-none-match")

@@ -49,7 +49,7 @@ HERE = Path(__file__).parent
 
 class TooDeep(Invalid):
     """JSON nested deeper than shared.edges.MAX_DEPTH: 400, not 422."""
-TEMPLATES = templates(HERE)
+TEMPLATES = templates(HERE, public=True)
 
 
 def _rt(request: Request) -> Runtime:
@@ -108,6 +108,8 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
     # Nothing a member typed or was given (a receipt code) may sit in a cache.
     response.headers["Cache-Control"] = "no-store"
+    # The page speaks the language Accept-Language picked (shared/i18n.py).
+    response.headers["Vary"] = "Accept-Language"
     return response
 
 
