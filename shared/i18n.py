@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
+from babel.dates import format_date
 from babel.support import Translations
 from markupsafe import Markup
 from starlette.requests import Request
@@ -190,12 +191,25 @@ def _newstyle(t: _gettext.NullTranslations) -> dict[str, Callable[..., str]]:
             rv = Markup(rv)
         return rv % variables
 
-    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext}
+    def tr(message: str | None) -> str:
+        """A message made in Python (a form error, a finding's label) in this language:
+        looked up as it is, never %-formatted, since it may already hold the member's
+        own words. Messages not in the catalog (with values filled in) stay as they are."""
+        return t.gettext(message) if message else ""
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext, "translate": tr}
 
 
 @functools.cache
 def _callables(tag: str) -> dict[str, Callable[..., str]]:
     return _newstyle(translations(tag))
+
+
+def _day(tag: str, d: Any) -> str:
+    """A publication day as the language writes it; English keeps its "6 December 2026"."""
+    if tag == DEFAULT:
+        return d.strftime("%-d %B %Y")
+    return format_date(d, format="long", locale=LOCALES[tag])
 
 
 @functools.cache
@@ -220,7 +234,8 @@ def install(env: jinja2.Environment) -> None:
     null = _gettext.NullTranslations()
     env.install_gettext_callables(  # type: ignore[attr-defined]
         null.gettext, null.ngettext, newstyle=True, pgettext=null.pgettext)
-    env.globals.update(lang=DEFAULT, url=lambda path: path, lang_explicit=False)
+    env.globals.update(lang=DEFAULT, url=lambda path: path, lang_explicit=False, translate=lambda m: m or "",
+                       day=lambda d: d.strftime("%-d %B %Y"))
 
 
 def context(request: Request) -> dict[str, Any]:
@@ -241,6 +256,7 @@ def context(request: Request) -> dict[str, Any]:
         "url": url,
         "languages": [(t, NAMES[t], with_lang(here, t)) for t in LOCALES],
         "js_messages": _js_cached(tag),
+        "day": functools.partial(_day, tag),
         **_callables(tag),
     }
     request.state.i18n = ctx
