@@ -62,6 +62,26 @@ def gettext_noop(message: str) -> str:
     return message
 
 
+class Later(str):
+    """A message made in Python that may reach an HTML page: it reads as the English
+    text (the JSON API sends it as it is), and keeps its msgid and values so the page
+    can show it in the reader's language (`translate()` in the template context)."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> Later:
+        obj = super().__new__(cls, msgid % values if values else msgid)
+        obj.msgid, obj.values = msgid, values
+        return obj
+
+
+def gettext_later(msgid: str, **values: Any) -> Later:
+    """Marks a message for extraction and keeps it translatable where it is shown;
+    values fill `%(name)s` placeholders (numbers, never the member's own words)."""
+    return Later(msgid, **values)
+
+
 def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
     """Marks a plural message for extraction (babel.cfg: keyword ngettext_noop:1,2)."""
     return singular, plural
@@ -99,6 +119,10 @@ _FORM_SAMPLES: dict[str, list[int]] = {"en": [1, 2], "fil": [1, 4]}
 
 
 def js_messages(tag: str) -> dict[str, Any]:
+    """The scripts' messages in `tag`; none for English, which the scripts carry
+    themselves (English pages stay as they were, without the JSON block)."""
+    if tag == DEFAULT:
+        return {}
     t = translations(tag)
     out: dict[str, Any] = {m: t.gettext(m) for m in JS_MESSAGES}
     for singular, plural in JS_PLURALS:
@@ -195,7 +219,11 @@ def _newstyle(t: _gettext.NullTranslations) -> dict[str, Callable[..., str]]:
         """A message made in Python (a form error, a finding's label) in this language:
         looked up as it is, never %-formatted, since it may already hold the member's
         own words. Messages not in the catalog (with values filled in) stay as they are."""
-        return t.gettext(message) if message else ""
+        if not message:
+            return ""
+        if isinstance(message, Later):
+            return t.gettext(message.msgid) % message.values if message.values else t.gettext(message.msgid)
+        return t.gettext(message)
 
     return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext, "translate": tr}
 

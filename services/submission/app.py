@@ -31,6 +31,7 @@ from services.submission.validation import (
 )
 from shared import bus, edges
 from shared.config import Settings
+from shared.i18n import gettext_later
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import CONTENT_WARNINGS, THEMES
@@ -77,7 +78,8 @@ async def _receipts_limited(request: Request) -> Response | None:
     verdict = await limiter.hit(request.client.host)
     if verdict.allowed:
         return None
-    message = "You have looked up receipts many times in a short time. Please wait a while and try again."
+    message = gettext_later(
+        "You have looked up receipts many times in a short time. Please wait a while and try again.")
     headers = {"Retry-After": str(verdict.retry_after), "Cache-Control": "no-store"}
     if request.url.path.startswith("/api/"):
         return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
@@ -92,7 +94,7 @@ async def _rate_limited(request: Request) -> Response | None:
     verdict = await limiter.hit(request.client.host)
     if verdict.allowed:
         return None
-    message = "You have shared several stories in a short time. Please wait a while and try again."
+    message = gettext_later("You have shared several stories in a short time. Please wait a while and try again.")
     headers = {"Retry-After": str(verdict.retry_after)}
     if request.url.path.startswith("/api/"):
         return JSONResponse({"errors": {"rate": message}}, status_code=429, headers=headers)
@@ -161,7 +163,8 @@ async def submit_form(request: Request) -> Response:
     resend = data.get("resend") == "1"
     if not receipts.key_ok(state.submission_key):  # only a form we served has one
         return await _form_page(request, replace(state, submission_key=""), {
-            "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
+            "form": gettext_later("This form expired. Your text is still below; please send it again.")},
+            status_code=400)
     try:
         story = validate_form(state)
         await _references(request, story)
@@ -200,7 +203,8 @@ async def status_form(request: Request) -> Response:
     ctx: dict[str, Any] = {"here": "status"}
     raw = data.get("receipt")
     if not isinstance(raw, str) or not raw.strip():
-        return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
+        return _page(request, "status.html",
+                     ctx | {"errors": {"receipt": gettext_later("Enter the receipt code you were given.")}},
                      status_code=422)
     if (limited := await _receipts_limited(request)) is not None:
         return limited
@@ -212,7 +216,8 @@ async def status_form(request: Request) -> Response:
     if action == "withdraw":
         if data.get("confirm") != "yes":
             return _page(request, "status.html", ctx | {"confirming": True, "errors": {
-                "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
+                "confirm": gettext_later("Tick the box to confirm that you want your story deleted.")}},
+                status_code=422)
         await stories.withdraw(_rt(request).pool, row["story_id"])
         return _page(request, "status.html", {"here": "status", "withdrawn": True})
     if action == "appeal" and row["status"] == "rejected":
@@ -221,7 +226,7 @@ async def status_form(request: Request) -> Response:
         if not message:
             text = await stories.story_text(_rt(request).pool, row["story_id"])
             return _page(request, "status.html", ctx | {"text": text, "errors": {
-                "message": "Tell the moderators why they should look again."}}, status_code=422)
+                "message": gettext_later("Tell the moderators why they should look again.")}}, status_code=422)
         try:
             await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
         except stories.AppealRefused as e:
@@ -240,7 +245,7 @@ async def status_form(request: Request) -> Response:
     return _page(request, "status.html", ctx)
 
 
-_NO_SUCH_RECEIPT = "We could not find a story with that receipt code. Check it and try again."
+_NO_SUCH_RECEIPT = gettext_later("We could not find a story with that receipt code. Check it and try again.")
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -308,9 +313,10 @@ async def api_status(request: Request) -> Response:
 
 
 _APPEAL_REFUSED = {
-    "not_rejected": (409, "Only a story that was not published can be appealed."),
-    "already": (409, "This rejection was already appealed; each rejection can be appealed once."),
-    "too_late": (409, "The time to appeal this rejection has passed; you are welcome to edit and send it again."),
+    "not_rejected": (409, gettext_later("Only a story that was not published can be appealed.")),
+    "already": (409, gettext_later("This rejection was already appealed; each rejection can be appealed once.")),
+    "too_late": (409, gettext_later(
+        "The time to appeal this rejection has passed; you are welcome to edit and send it again.")),
 }
 
 
