@@ -107,3 +107,46 @@ def test_explicit_lang_wins_and_is_carried_on_links() -> None:
     assert ctx["lang"] == "en" and not ctx["lang_explicit"] and ctx["url"]("/a") == "/a"
     ctx = i18n.context(_request(b"", b"ko"))
     assert ctx["lang"] == "ko" and ctx["url"]("/a") == "/a"
+
+
+def test_renders_in_two_languages_share_one_environment_without_leaking() -> None:
+    """Each render takes its language from its own context: the shared environment is
+    never changed per request, so interleaved renders cannot see each other's strings."""
+    import gettext
+
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    i18n.install(env)
+    t = env.from_string('<p lang="{{ lang }}">{% trans count=n %}{{ count }} story{% pluralize %}'
+                        '{{ count }} stories{% endtrans %} {{ _("Hi %(who)s", who=who) }}</p>')
+
+    class Upper(gettext.NullTranslations):
+        def gettext(self, message: str) -> str:
+            return {"Hi %(who)s": "HI %(who)s"}.get(message, message)
+
+        def ngettext(self, singular: str, plural: str, n: int) -> str:
+            return "%(count)s STORIES"
+
+    upper = i18n._newstyle(Upper())
+    english = i18n._newstyle(gettext.NullTranslations())
+    a = t.render(lang="xx", n=2, who="<b>", **upper)
+    b = t.render(lang="en", n=1, who="you", **english)
+    assert a == '<p lang="xx">2 STORIES HI &lt;b&gt;</p>'  # placeholders filled after translating, and escaped
+    assert b == '<p lang="en">1 story Hi you</p>'
+    assert env.from_string("{{ _('Hi') }} {{ lang }}").render() == "Hi en"  # the defaults are untouched
+
+
+def test_script_messages() -> None:
+    assert i18n.js_messages("en") == {}  # English pages carry no block; the scripts hold their English
+    fil = i18n.js_messages("fil")
+    assert set(fil) == set(i18n.JS_MESSAGES) | {s for s, _ in i18n.JS_PLURALS}
+    assert all(len(fil[s]) == 2 for s, _ in i18n.JS_PLURALS)  # fil: two plural forms, in catalog order
+    assert all(len(i18n.js_messages("ja")[s]) == 1 for s, _ in i18n.JS_PLURALS)
+
+
+def test_later_messages_read_as_english_and_translate_where_shown() -> None:
+    m = i18n.gettext_later("Keep the title to %(max)s characters or fewer (it has %(count)s).", max=200, count=250)
+    assert m == "Keep the title to 200 characters or fewer (it has 250)." and isinstance(m, str)
+    assert i18n._newstyle(i18n.translations("en"))["translate"](m) == m
+    assert i18n._newstyle(i18n.translations("ja"))["translate"]("100% sure") == "100% sure"  # never %-formatted
