@@ -61,3 +61,19 @@ def test_chosen_language_follows_links_without_a_cookie(stack: Stack, new_page: 
     assert page.url.endswith("/support?lang=ja")
     assert '<html lang="ja">' in page.content()
     assert page.context.cookies() == []
+
+
+def test_scripts_speak_the_page_language(stack: Stack, new_page: Any) -> None:
+    """site.js takes its messages from the page's JSON block (a message still missing
+    from the catalog falls back to English)."""
+    page = new_page(js=True, width=360)
+    page.goto(stack.url("submission", "/?lang=ja"))
+    page.fill("#body", "あ" * 30)
+    page.wait_for_function("document.getElementById('body-count').textContent.indexOf('30') === 0")
+    assert page.inner_text("#body-count") == "30 / 20,000 文字"
+    # English pages carry no block: the script's own English is the source.
+    page.goto(stack.url("submission", "/?lang=en"))
+    assert page.locator("#braided-i18n").count() == 0
+    page.fill("#body", "a" * 30)
+    page.wait_for_function("document.getElementById('body-count').textContent.indexOf('30') === 0")
+    assert page.inner_text("#body-count") == "30 of 20,000 characters"
