@@ -12,7 +12,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)
 # gettext catalogs (shared/i18n.py): extract the messages from the sources, merge them
 # into every language's .po, compile the .mo files the pages load (never committed).
 POT := shared/locale/messages.pot
-EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k gettext_noop -k gettext_later -k ngettext_noop:1,2 -c Translators: \
+EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k gettext_noop -k gettext_later -k ngettext_noop:1,2 -c Translators: --no-location \
 	--sort-output --project=Braided --copyright-holder=Braided -o $(POT) .
 
 .PHONY: translations compile-translations install run test test-fast lint tools bench-screen eval-screen bench-queue bench-load bench-cluster bench-http models clean

@@ -87,8 +87,8 @@ def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
-# The messages the member-facing scripts show (shared/static/site.js,
-# services/publishing/static/exchange.js). Pages hand them over translated in a JSON
+# The messages the member-facing scripts show (shared/static/site.js and the
+# publishing service's exchange.js). Pages hand them over translated in a JSON
 # block (no JavaScript i18n library, nothing inline for the CSP to refuse); a script
 # falls back to its own English when a key is missing.
 JS_MESSAGES: list[str] = [
