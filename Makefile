@@ -9,7 +9,13 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_TMP := $(or $(TMPDIR),/tmp)/braided-tests-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --basetemp=$(TEST_TMP)
 
-.PHONY: install run test test-fast lint tools bench-screen eval-screen bench-queue bench-load bench-cluster bench-http models clean
+# gettext catalogs (shared/i18n.py): extract the messages from the sources, merge them
+# into every language's .po, compile the .mo files the pages load (never committed).
+POT := shared/locale/messages.pot
+EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k gettext_noop -k gettext_later -k ngettext_noop:1,2 -c Translators: --no-location \
+	--sort-output --project=Braided --copyright-holder=Braided -o $(POT) .
+
+.PHONY: translations compile-translations install run test test-fast lint tools bench-screen eval-screen bench-queue bench-load bench-cluster bench-http models clean
 
 # Deploy validation tools (checkov, kubernetes-validate, hadolint, check-jsonschema)
 # live in a venv of their own: checkov's dependencies clash with the project's pins.
@@ -25,7 +31,15 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) compile-translations
+
+compile-translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d shared/locale -D messages 2>&1 | grep -v '^WARNING: Location' || true
+
+translations: $(STAMP)
+	$(EXTRACT)
+	$(BIN)/pybabel update -i $(POT) -d shared/locale -D messages --no-fuzzy-matching
+	$(BIN)/pybabel compile --statistics -d shared/locale -D messages
 
 $(TOOLS_STAMP): deploy/tools-requirements.txt
 	@rm -rf $(TOOLS)

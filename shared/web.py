@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import i18n
 from shared.db import DB_DOWN
 from shared.edges import TooDeep
 
@@ -132,8 +133,11 @@ def too_large(max_bytes: int) -> Response:
                         status_code=413)
 
 
-def templates(service_dir: Path) -> Jinja2Templates:
-    """The service's own templates, then the ones every service shares (base.html)."""
+def templates(service_dir: Path, public: bool = False) -> Jinja2Templates:
+    """The service's own templates, then the ones every service shares (base.html).
+
+    `public`: pages speak the request's language (shared/i18n.py); the moderators'
+    interface stays English."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([
             jinja2.FileSystemLoader(service_dir / "templates"),
@@ -144,7 +148,8 @@ def templates(service_dir: Path) -> Jinja2Templates:
         # include, each request) to see whether it changed — ~50 stat calls per feed page.
         auto_reload=False,
     )
-    return Jinja2Templates(env=env)
+    i18n.install(env)
+    return Jinja2Templates(env=env, context_processors=[i18n.context] if public else None)
 
 
 def static_files(service_dir: Path) -> StaticFiles:

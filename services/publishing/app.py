@@ -22,8 +22,9 @@ from services.publishing import exchange, exchange_views, feed, pagecache, repor
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from services.publishing.support import support_context
-from shared import bus, edges
+from shared import bus, edges, i18n
 from shared.config import Settings
+from shared.i18n import gettext_later
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import THEMES, is_theme
@@ -38,7 +39,7 @@ from shared.web import (
 )
 
 HERE = Path(__file__).parent
-TEMPLATES = templates(HERE)
+TEMPLATES = templates(HERE, public=True)
 
 
 def _rt(request: Request) -> Runtime:
@@ -46,7 +47,7 @@ def _rt(request: Request) -> Runtime:
 
 
 def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
-    return {"request": request, "here": "stories", "is_theme": is_theme} | context
+    return {"request": request, "here": "stories", "is_theme": is_theme} | i18n.context(request) | context
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
@@ -55,6 +56,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     form is protected by the same-origin check on every POST (shared/edges.py)."""
     response = TEMPLATES.TemplateResponse(request, name, _context(request, context), status_code=status_code)
     response.headers["Cache-Control"] = "no-store" if form else "no-cache"
+    response.headers["Vary"] = "Accept-Language"
     return response
 
 
@@ -75,7 +77,7 @@ def cached(request: Request, body: str | bytes, media_type: str, last_modified: 
     """
     raw = body.encode() if isinstance(body, str) else body
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding, Accept-Language"}
     if last_modified is not None:
         headers["Last-Modified"] = _http_date(last_modified)
     inm = request.headers.get("if-none-match")
@@ -218,10 +220,10 @@ async def _report(request: Request, sid: uuid.UUID | None, reason: Any,
     if sid is None or (await feed.get_story(_rt(request).pool, sid))[0] is None:
         return 404, "No such story.", {}, None
     if kind is not None and (not isinstance(kind, str) or kind not in reports.KINDS):
-        return 422, "Choose what is wrong from the list.", {}, None
+        return 422, gettext_later("Choose what is wrong from the list."), {}, None
     text = clean_for_display(reason).strip() if isinstance(reason, str) else ""
     if not text and kind in (None, "other"):
-        return 422, "Tell the moderators what is wrong with this story.", {}, None
+        return 422, gettext_later("Tell the moderators what is wrong with this story."), {}, None
     if len(text) > reports.REASON_MAX:
         return 422, f"Keep the reason to {reports.REASON_MAX} characters.", {}, None
     reason = f"{reports.KINDS[kind]}: {text}" if kind and kind != "other" and text else (
@@ -230,10 +232,10 @@ async def _report(request: Request, sid: uuid.UUID | None, reason: Any,
     if limiter is not None and request.client is not None:
         verdict = await limiter.hit(request.client.host)
         if not verdict.allowed:
-            return 429, "You have sent several reports in a short time. Please try again later.", {
+            return 429, gettext_later("You have sent several reports in a short time. Please try again later."), {
                 "Retry-After": str(verdict.retry_after)}, None
     code = await reports.report(_rt(request).pool, sid, reason)
-    return 202, "Thank you. A moderator will look at this story.", {}, code
+    return 202, gettext_later("Thank you. A moderator will look at this story."), {}, code
 
 
 async def api_report(request: Request) -> Response:

@@ -9,6 +9,7 @@ import asyncpg
 
 from services.publishing.exchange import COLUMNS, SEARCH_EXTRA, story_extras
 from shared.fold import FOLD_FROM, FOLD_TO, fold
+from shared.i18n import gettext_later
 
 PAGE = 20
 Q_MAX = 200
@@ -34,12 +35,12 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
     where, args = ["true"], []
     if cursor:
         if not cursor.isdigit() or len(cursor) > 18:
-            raise BadQuery("That page link is not valid; start again from the first page.")
+            raise BadQuery(gettext_later("That page link is not valid; start again from the first page."))
         args.append(int(cursor))
         where.append(f"seq < ${len(args)}")
     if tag:
         if len(tag) > TAG_MAX:
-            raise BadQuery("That tag is too long to exist.")
+            raise BadQuery(gettext_later("That tag is too long to exist."))
         args.append(tag)
         where.append(f"EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower(${len(args)}))")
     if q:
@@ -62,7 +63,7 @@ async def list_stories(pool: asyncpg.Pool, cursor: str | None = None, tag: str |
         try:
             args.append(uuid.UUID(prompt))
         except ValueError:
-            raise BadQuery("That is not a writing prompt we know.") from None
+            raise BadQuery(gettext_later("That is not a writing prompt we know.")) from None
         where.append(f"prompt_id = ${len(args)}")
     args.append(limit + 1)
     rows = await pool.fetch(

@@ -13,6 +13,7 @@ import uuid
 import asyncpg
 
 from shared.events import new_event
+from shared.i18n import gettext_later
 from shared.outbox import enqueue
 
 REASON_MAX = 1000
@@ -21,18 +22,19 @@ _SHAPE = re.compile(r"^RP-[0-9A-Z]{5}-[0-9A-Z]{5}$")
 
 # What a reader may choose besides writing; the choice leads the reason moderators read.
 KINDS = {
-    "missing_warning": "Missing content warning",
-    "identifies": "It could identify someone",
-    "hateful": "Hateful or harmful",
-    "spam": "Advertising or spam",
-    "other": "Something else",
+    "missing_warning": gettext_later("Missing content warning"),
+    "identifies": gettext_later("It could identify someone"),
+    "hateful": gettext_later("Hateful or harmful"),
+    "spam": gettext_later("Advertising or spam"),
+    "other": gettext_later("Something else"),
 }
 
 OUTCOMES = {
-    "received": "Received — a moderator has not looked at it yet.",
-    "no_change": "Reviewed — no change: a moderator read the story and your report and kept it as it is.",
-    "changed": "Reviewed — story changed: a moderator changed the story after your report.",
-    "removed": "Reviewed — story removed: the story is no longer published.",
+    "received": gettext_later("Received — a moderator has not looked at it yet."),
+    "no_change": gettext_later(
+        "Reviewed — no change: a moderator read the story and your report and kept it as it is."),
+    "changed": gettext_later("Reviewed — story changed: a moderator changed the story after your report."),
+    "removed": gettext_later("Reviewed — story removed: the story is no longer published."),
 }
 
 

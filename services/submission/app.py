@@ -31,6 +31,7 @@ from services.submission.validation import (
 )
 from shared import bus, edges
 from shared.config import Settings
+from shared.i18n import Later, gettext_later
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
 from shared.taxonomy import CONTENT_WARNINGS, THEMES
@@ -49,7 +50,7 @@ HERE = Path(__file__).parent
 
 class TooDeep(Invalid):
     """JSON nested deeper than shared.edges.MAX_DEPTH: 400, not 422."""
-TEMPLATES = templates(HERE)
+TEMPLATES = templates(HERE, public=True)
 
 
 def _rt(request: Request) -> Runtime:
@@ -68,7 +69,7 @@ async def _json_body(request: Request) -> Any:
         raise Invalid({"body": f"The request is not valid JSON ({e.msg} at position {e.pos})."}) from None
 
 
-async def _over_limit(request: Request, limiter_name: str, message: str) -> tuple[str, dict[str, str]] | None:
+async def _over_limit(request: Request, limiter_name: str, message: Later) -> tuple[Later, dict[str, str]] | None:
     """The message and headers of a 429 when this client is over the named limiter's
     limit, or None (also when the limit is off)."""
     limiter: RateLimiter | None = _rt(request).extra.get(limiter_name)
@@ -83,8 +84,8 @@ async def _over_limit(request: Request, limiter_name: str, message: str) -> tupl
 async def _receipts_limited(request: Request) -> Response | None:
     """A receipt look-up over the per-client limit: 429 with Retry-After (a guesser
     gets a few dozen tries an hour, not thousands)."""
-    over = await _over_limit(request, "receipt_limiter", "You have looked up receipts many times in a short "
-                             "time. Please wait a while and try again.")
+    over = await _over_limit(request, "receipt_limiter", gettext_later(
+        "You have looked up receipts many times in a short time. Please wait a while and try again."))
     if over is None:
         return None
     message, headers = over
@@ -95,8 +96,8 @@ async def _receipts_limited(request: Request) -> Response | None:
 
 
 async def _rate_limited(request: Request) -> Response | None:
-    over = await _over_limit(request, "limiter", "You have shared several stories in a short time. Please wait "
-                             "a while and try again.")
+    over = await _over_limit(request, "limiter", gettext_later(
+        "You have shared several stories in a short time. Please wait a while and try again."))
     if over is None:
         return None
     message, headers = over
@@ -114,6 +115,8 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
     # Nothing a member typed or was given (a receipt code) may sit in a cache.
     response.headers["Cache-Control"] = "no-store"
+    # The page speaks the language Accept-Language picked (shared/i18n.py).
+    response.headers["Vary"] = "Accept-Language"
     return response
 
 
@@ -165,7 +168,8 @@ async def submit_form(request: Request) -> Response:
     resend = data.get("resend") == "1"
     if not receipts.key_ok(state.submission_key):  # only a form we served has one
         return await _form_page(request, replace(state, submission_key=""), {
-            "form": "This form expired. Your text is still below; please send it again."}, status_code=400)
+            "form": gettext_later("This form expired. Your text is still below; please send it again.")},
+            status_code=400)
     try:
         story = validate_form(state)
         await _references(request, story)
@@ -204,7 +208,8 @@ async def status_form(request: Request) -> Response:
     ctx: dict[str, Any] = {"here": "status"}
     raw = data.get("receipt")
     if not isinstance(raw, str) or not raw.strip():
-        return _page(request, "status.html", ctx | {"errors": {"receipt": "Enter the receipt code you were given."}},
+        return _page(request, "status.html",
+                     ctx | {"errors": {"receipt": gettext_later("Enter the receipt code you were given.")}},
                      status_code=422)
     if (limited := await _receipts_limited(request)) is not None:
         return limited
@@ -216,7 +221,8 @@ async def status_form(request: Request) -> Response:
     if action == "withdraw":
         if data.get("confirm") != "yes":
             return _page(request, "status.html", ctx | {"confirming": True, "errors": {
-                "confirm": "Tick the box to confirm that you want your story deleted."}}, status_code=422)
+                "confirm": gettext_later("Tick the box to confirm that you want your story deleted.")}},
+                status_code=422)
         await stories.withdraw(_rt(request).pool, row["story_id"])
         return _page(request, "status.html", {"here": "status", "withdrawn": True})
     if action == "appeal" and row["status"] == "rejected":
@@ -225,7 +231,7 @@ async def status_form(request: Request) -> Response:
         if not message:
             text = await stories.story_text(_rt(request).pool, row["story_id"])
             return _page(request, "status.html", ctx | {"text": text, "errors": {
-                "message": "Tell the moderators why they should look again."}}, status_code=422)
+                "message": gettext_later("Tell the moderators why they should look again.")}}, status_code=422)
         try:
             await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
         except stories.AppealRefused as e:
@@ -244,7 +250,7 @@ async def status_form(request: Request) -> Response:
     return _page(request, "status.html", ctx)
 
 
-_NO_SUCH_RECEIPT = "We could not find a story with that receipt code. Check it and try again."
+_NO_SUCH_RECEIPT = gettext_later("We could not find a story with that receipt code. Check it and try again.")
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -312,9 +318,10 @@ async def api_status(request: Request) -> Response:
 
 
 _APPEAL_REFUSED = {
-    "not_rejected": (409, "Only a story that was not published can be appealed."),
-    "already": (409, "This rejection was already appealed; each rejection can be appealed once."),
-    "too_late": (409, "The time to appeal this rejection has passed; you are welcome to edit and send it again."),
+    "not_rejected": (409, gettext_later("Only a story that was not published can be appealed.")),
+    "already": (409, gettext_later("This rejection was already appealed; each rejection can be appealed once.")),
+    "too_late": (409, gettext_later(
+        "The time to appeal this rejection has passed; you are welcome to edit and send it again.")),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from shared import prompts
+from shared.i18n import gettext_later
 from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
 LANG_MAX = 35
@@ -38,7 +39,7 @@ def clean_lang(value: Any, field: str, errors: dict[str, str]) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > LANG_MAX or not _LANG.match(value.strip()):
-        errors[field] = "Give the language as a short tag such as en, tl, zh-Hant or ko."
+        errors[field] = gettext_later("Give the language as a short tag such as en, tl, zh-Hant or ko.")
         return None
     return value.strip()
 
@@ -63,11 +64,12 @@ def validate_exchange(data: dict[str, Any], errors: dict[str, str], title_max: i
             if "translation" in errors:
                 pass
             elif not lang:
-                errors["translation"] = "Say which language the second version is in (such as en or tl)."
+                errors["translation"] = gettext_later("Say which language the second version is in (such as en or tl).")
             elif out["lang"] and lang.casefold() == out["lang"].casefold():
-                errors["translation"] = "The second version needs a language other than the story's own."
+                errors["translation"] = gettext_later("The second version needs a language other than the story's own.")
             elif not title or len(title) > title_max:
-                errors["translation"] = f"Give the second version a title of up to {title_max} characters."
+                errors["translation"] = gettext_later("Give the second version a title of up to %(max)s characters.",
+                                                       max=title_max)
             elif not body_min <= len(body) <= body_max:
                 errors["translation"] = (f"The second version needs {body_min} to {body_max:,} characters "
                                          f"(it has {len(body):,}).")
@@ -78,7 +80,7 @@ def validate_exchange(data: dict[str, Any], errors: dict[str, str], title_max: i
         if not isinstance(gl, list) or not all(isinstance(g, dict) for g in gl):
             errors["glossary"] = "Send the glossary as a list of {\"term\", \"meaning\"}."
         elif len(gl) > GLOSSARY_MAX:
-            errors["glossary"] = f"Add up to {GLOSSARY_MAX} glossary terms."
+            errors["glossary"] = gettext_later("Add up to %(max)s glossary terms.", max=GLOSSARY_MAX)
         else:
             seen: set[str] = set()
             for g in gl:
@@ -89,7 +91,7 @@ def validate_exchange(data: dict[str, Any], errors: dict[str, str], title_max: i
                     errors["glossary"] = f"The term {raw.strip()[:40]!r} {problem}; please type it plainly."
                     break
                 if not term or not meaning or set(g) - {"term", "meaning"}:
-                    errors["glossary"] = "Each glossary entry needs a term and its meaning."
+                    errors["glossary"] = gettext_later("Each glossary entry needs a term and its meaning.")
                     break
                 if len(term) > TERM_MAX or len(meaning) > MEANING_MAX:
                     errors["glossary"] = (f"Keep each term to {TERM_MAX} characters and each meaning to "
@@ -110,7 +112,7 @@ def parse_glossary_lines(text: str) -> list[dict[str, str]] | str:
             continue
         m = re.match(r"^\s*(.+?)\s*(?:[:：=]|\s[-–—]\s)\s*(.+)$", line)
         if not m:
-            return "Write each glossary term as “term: meaning”, one per line."
+            return gettext_later("Write each glossary term as “term: meaning”, one per line.")
         entries.append({"term": m.group(1), "meaning": m.group(2)})
     return entries
 
@@ -123,10 +125,10 @@ async def check_references(pool: asyncpg.Pool, prompt_id: str | None, in_respons
             "SELECT true FROM prompts WHERE prompt_id = $1 AND closed_on IS NULL"
             " AND (opens_on IS NULL OR opens_on <= current_date) AND (closes_on IS NULL OR closes_on >= current_date)",
             uuid.UUID(prompt_id)):
-        errors["prompt_id"] = "That writing prompt is not open; choose another or none."
+        errors["prompt_id"] = gettext_later("That writing prompt is not open; choose another or none.")
     if in_response_to and not await pool.fetchval(
             "SELECT true FROM stories WHERE story_id = $1 AND status = 'published'", uuid.UUID(in_response_to)):
-        errors["in_response_to"] = "You can respond only to a story that is published."
+        errors["in_response_to"] = gettext_later("You can respond only to a story that is published.")
     return errors
 
 

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from shared.i18n import gettext_later
+
 KINDS = {
-    "email": "an email address",
-    "phone": "a phone number",
-    "url": "a web address",
-    "handle": "a social media handle",
-    "address": "a street address",
-    "postcode": "a postcode",
-    "birth_date": "a date of birth",
-    "name": "what looks like a person's full name",
+    "email": gettext_later("an email address"),
+    "phone": gettext_later("a phone number"),
+    "url": gettext_later("a web address"),
+    "handle": gettext_later("a social media handle"),
+    "address": gettext_later("a street address"),
+    "postcode": gettext_later("a postcode"),
+    "birth_date": gettext_later("a date of birth"),
+    "name": gettext_later("what looks like a person's full name"),
 }
 MAX_FINDINGS = 30
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.submission.exchange import EXCHANGE_FIELDS, parse_glossary_lines, validate_exchange
+from shared.i18n import gettext_later
 from shared.taxonomy import CONTENT_WARNINGS, THEMES, content_warnings_problem, tags_problem
 from shared.text import clean_for_display, clean_label, clean_line, label_problem
 
@@ -42,7 +43,7 @@ def _as_list(value: Any, field: str, errors: dict[str, str]) -> list[str]:
     if isinstance(value, str):  # the HTML form sends "a, b, c"
         value = [v for v in value.split(",")]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors[field] = "Send a list of words or short phrases."
+        errors[field] = gettext_later("Send a list of words or short phrases.")
         return []
     return value
 
@@ -80,28 +81,31 @@ def validate_story(data: Any) -> StoryInput:
     title = body = ""
     pen_name = None
     if not isinstance(title_raw, str):
-        errors["title"] = "Give your story a title."
+        errors["title"] = gettext_later("Give your story a title.")
     else:
         title = clean_line(title_raw)
         if not title:
-            errors["title"] = "Give your story a title."
+            errors["title"] = gettext_later("Give your story a title.")
         elif len(title) > TITLE_MAX:
-            errors["title"] = f"Keep the title to {TITLE_MAX} characters or fewer (it has {len(title)})."
+            errors["title"] = gettext_later("Keep the title to %(max)s characters or fewer (it has %(count)s).",
+                                            max=TITLE_MAX, count=len(title))
     if not isinstance(body_raw, str):
-        errors["body"] = "Write your story here."
+        errors["body"] = gettext_later("Write your story here.")
     else:
         body = clean_for_display(body_raw).strip()
         if len(body) < BODY_MIN:
-            errors["body"] = f"Your story needs at least {BODY_MIN} characters."
+            errors["body"] = gettext_later("Your story needs at least %(min)s characters.", min=BODY_MIN)
         elif len(body) > BODY_MAX:
-            errors["body"] = f"Stories can be up to {BODY_MAX:,} characters; this one has {len(body):,}."
+            errors["body"] = gettext_later("Stories can be up to %(max)s characters; this one has %(count)s.",
+                                           max=f"{BODY_MAX:,}", count=f"{len(body):,}")
     if pen_raw is not None:
         if not isinstance(pen_raw, str):
-            errors["pen_name"] = "A pen name is a short piece of text, or leave it empty."
+            errors["pen_name"] = gettext_later("A pen name is a short piece of text, or leave it empty.")
         else:
             pen_name = clean_label(pen_raw) or None
             if pen_name and len(pen_name) > PEN_NAME_MAX:
-                errors["pen_name"] = f"Keep the pen name to {PEN_NAME_MAX} characters or fewer."
+                errors["pen_name"] = gettext_later("Keep the pen name to %(max)s characters or fewer.",
+                                                   max=PEN_NAME_MAX)
             elif problem := label_problem(pen_raw, pen_name or ""):
                 errors["pen_name"] = f"The pen name {problem}; please type it plainly."
 
@@ -178,7 +182,7 @@ def validate_form(state: FormState) -> StoryInput:
     themes = {t.casefold(): t for t in THEMES}
     unknown = [t for t in state.themes if t.casefold() not in themes]
     if unknown:
-        errors["themes"] = "Choose themes from the list."
+        errors["themes"] = gettext_later("Choose themes from the list.")
     chosen_themes = [themes[t.casefold()] for t in state.themes if t.casefold() in themes]
     warnings = {c.casefold(): c for c in CONTENT_WARNINGS}
     cws = [warnings.get(c.casefold(), c) for c in state.cw]

@@ -1,6 +1,28 @@
 /* Braided public pages: small enhancements only. Every page works without this file. */
 (function () {
   "use strict";
+  /* The page's language: messages arrive translated in a JSON block the page renders
+     (shared/i18n.py JS_MESSAGES); a missing one falls back to the English here. */
+  var MESSAGES = {};
+  try { MESSAGES = JSON.parse(document.getElementById("braided-i18n").textContent) || {}; } catch (e) { MESSAGES = {}; }
+  var LANG = document.documentElement.lang || "en";
+  function pluralIndex(n) {
+    /* The same rule as each catalog's Plural-Forms header. */
+    if (LANG === "en") { return n !== 1 ? 1 : 0; }
+    if (LANG === "fil") { return (n !== 1 && n !== 2 && n !== 3 && (n % 10 === 4 || n % 10 === 6 || n % 10 === 9)) ? 1 : 0; }
+    return 0;
+  }
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  function t(message, values) { return fill(typeof MESSAGES[message] === "string" ? MESSAGES[message] : message, values || {}); }
+  function tn(singular, plural, n, values) {
+    var forms = MESSAGES[singular];
+    var text = Array.isArray(forms) && forms.length ? forms[Math.min(pluralIndex(n), forms.length - 1)] : (n === 1 ? singular : plural);
+    values = values || {};
+    values.num = n.toLocaleString();
+    return fill(text, values);
+  }
 
   /* Quick exit: replace this page (location.replace leaves no history entry to step
      back to) with the neutral address. Escape pressed twice within 1.5 s does the same. */
@@ -56,9 +78,12 @@
     var max = parseInt(area.getAttribute("data-max"), 10) || Infinity;
     var timer = null;
     function message(n) {
-      if (n < min) { return n.toLocaleString() + " characters — at least " + min + " needed"; }
-      if (n > max) { return n.toLocaleString() + " characters — " + (n - max).toLocaleString() + " over the limit of " + max.toLocaleString(); }
-      return n.toLocaleString() + " of " + max.toLocaleString() + " characters";
+      if (n < min) { return t("%(count)s characters — at least %(min)s needed", {count: n.toLocaleString(), min: min}); }
+      if (n > max) {
+        return t("%(count)s characters — %(over)s over the limit of %(max)s",
+          {count: n.toLocaleString(), over: (n - max).toLocaleString(), max: max.toLocaleString()});
+      }
+      return t("%(count)s of %(max)s characters", {count: n.toLocaleString(), max: max.toLocaleString()});
     }
     function update() {
       var n = codePoints(area.value);
@@ -89,7 +114,8 @@
         item.hidden = true;
         var left = document.querySelectorAll(".finding:not([hidden])").length;
         var live = document.getElementById("privacy-live");
-        if (live) { live.textContent = left ? left + " left to look at." : "All kept. You can send it when you are ready."; }
+        if (live) { live.textContent = left ? tn("%(num)s left to look at.", "%(num)s left to look at.", left)
+          : t("All kept. You can send it when you are ready."); }
       });
     }
     if (edit) {
@@ -120,11 +146,12 @@
         PRIVACY.forEach(function (rule) {
           var m = storyBody.value.match(rule[1]);
           if (m && m.some(function (hit) { return hit.replace(/\D/g, "").length >= 7 || rule[0] !== "a phone number"; })) {
-            kinds.push(rule[0]);
+            kinds.push(t(rule[0]));
           }
         });
-        privacyLive.textContent = kinds.length ? "Privacy check: your story has " + kinds.join(", ") +
-          ". Preview shows where; keep it only if you are sure." : "";
+        privacyLive.textContent = kinds.length ? t(
+          "Privacy check: your story has %(kinds)s. Preview shows where; keep it only if you are sure.",
+          {kinds: kinds.join(", ")}) : "";
       }, 800);
     });
   }
@@ -139,7 +166,7 @@
     button.addEventListener("click", function () {
       var text = source.textContent.trim();
       function done(ok) {
-        if (status) { status.textContent = ok ? "Copied. Paste it somewhere only you can see." : "Select the code and copy it by hand."; }
+        if (status) { status.textContent = ok ? t("Copied. Paste it somewhere only you can see.") : t("Select the code and copy it by hand."); }
       }
       function fallback() {
         var range = document.createRange();
