@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from shared.bus import Consumer
-from shared.events import Event, new_event
+from shared.events import EVENT_TYPES, Event, new_event
 from tests.unit.fakes import FakeMsg, FakePool, recorder
 
 INBOX = "INSERT INTO processed_events"
@@ -23,7 +23,8 @@ def _submitted(title: str = "A title") -> Event:
 
 
 def _consumer(pool: FakePool, handlers: dict[str, Any], **kw: Any) -> Consumer:
-    return Consumer(js=None, pool=pool, durable="test", subject="stories.>", handlers=handlers, **kw)  # type: ignore[arg-type]
+    subject = EVENT_TYPES[next(iter(handlers))].subject  # one subject per consumer
+    return Consumer(js=None, pool=pool, durable="test", subject=subject, handlers=handlers, **kw)  # type: ignore[arg-type]
 
 
 async def test_a_fresh_event_is_handled_once_inside_the_inbox_transaction_then_acked() -> None:
