@@ -140,6 +140,27 @@ async def test_publishing_a_story_gone_stays_gone_and_withdrawal_wins(pg_dsn: st
     assert "'removed'" in states[0]["report_outcomes"][0] and "None" in states[0]["report_outcomes"][0]
 
 
+async def test_publishing_a_response_keeps_no_pointer_to_a_story_gone_first(pg_dsn: str) -> None:
+    """A response approved after the story it answers was withdrawn (another subject,
+    so either order) keeps no pointer to it, as when the withdrawal comes second."""
+    parent = str(uuid.uuid4())
+    parent_approved = new_event("StoryApproved", **_story(story_id=parent, published_on="2026-11-30"))
+    events = [_approved(in_response_to=parent), new_event("StoryWithdrawn", story_id=parent)]
+    states = []
+    for order in (events, events[::-1]):
+        pool = await _schema(pg_dsn, "publishing")
+        try:
+            for event in [parent_approved, *order]:
+                async with pool.acquire() as conn, conn.transaction():
+                    await PUBLISHING[event.type](conn, event)
+            states.append(await _snapshot(pool, ("stories", "gone_stories")))
+            assert await pool.fetchval("SELECT in_response_to FROM stories WHERE story_id = $1",
+                                       uuid.UUID(STORY)) is None
+        finally:
+            await pool.close()
+    assert states[0] == states[1]
+
+
 async def test_publishing_a_takedown_and_its_reports_resolution_commute(pg_dsn: str) -> None:
     events = [new_event("StoryUnpublished", story_id=STORY, reason="r"),
               new_event("ReportsResolved", story_id=STORY, report_ids=[REPORT], outcome="no_change")]
