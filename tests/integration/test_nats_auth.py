@@ -8,6 +8,7 @@ import asyncio
 import json
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -137,13 +138,23 @@ async def _create(nc, subject: str, config: dict) -> dict:
     return json.loads(msg.data)
 
 
-async def test_each_identity_may_read_only_the_subjects_it_consumes(nats_server: EmbeddedNats) -> None:
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    """A server of its own: the session's stack consumes from the services' durables on
+    the shared one, and a test fetching from them would hold its messages."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_each_identity_may_read_only_the_subjects_it_consumes(own_nats: EmbeddedNats) -> None:
     """publishing's durable for stories.approved can be created only with that filter:
     not on stories.submitted, not on stories.>, not unfiltered, not the legacy way."""
     from nats.js.api import ConsumerConfig
 
-    admin = await nats.connect(nats_server.admin_url)
-    pub = await _as(nats_server, "publishing")
+    admin = await nats.connect(own_nats.admin_url)
+    pub = await _as(own_nats, "publishing")
     try:
         await bus.ensure_stream(admin.jetstream())
         durable = natsauth.durable_name("publishing", "stories.approved")
@@ -170,7 +181,9 @@ async def test_each_identity_may_read_only_the_subjects_it_consumes(nats_server:
             with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
                 await _create(pub, subject, {"durable_name": durable, "ack_policy": "explicit",
                                              "filter_subject": "stories.>"})
-        assert durable not in await _consumer_names(admin)  # nothing above made it
+        # Nothing above made a consumer with another filter (the session's stack may
+        # have made the services' own): each reads the one subject its name says.
+        await _only_permitted_consumers(admin)
         # Its own subject, the way the services do it: created, and it reads approvals only.
         submitted = new_event("StorySubmitted", story_id=str(uuid.uuid4()), title="t", body="b", pen_name=None,
                               tags=[], content_warnings=[])
@@ -187,22 +200,26 @@ async def test_each_identity_may_read_only_the_subjects_it_consumes(nats_server:
         # A second start sends the same request: the durable is kept, not refused.
         again = bus.Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
         await again.fetch(1, wait=0.2)
+        await _only_permitted_consumers(admin)
     finally:
         await pub.close()
         await admin.close()
 
 
-async def _consumer_names(admin) -> list[str]:
+async def _only_permitted_consumers(admin) -> None:
+    permitted = {d: s for ident in natsauth.SERVICES for d, s in ident.durables().items()}
     msg = await admin.request(f"$JS.API.CONSUMER.NAMES.{STREAM}", b"{}", timeout=2)
-    return json.loads(msg.data).get("consumers") or []
+    for name in json.loads(msg.data).get("consumers") or []:
+        info = await admin.jetstream().consumer_info(STREAM, name)
+        assert (info.config.filter_subject, info.config.filter_subjects) == (permitted[name], None), name
 
 
-async def test_every_identity_can_create_each_of_its_durables(nats_server: EmbeddedNats) -> None:
-    admin = await nats.connect(nats_server.admin_url)
+async def test_every_identity_can_create_each_of_its_durables(own_nats: EmbeddedNats) -> None:
+    admin = await nats.connect(own_nats.admin_url)
     try:
         await bus.ensure_stream(admin.jetstream())
         for ident in natsauth.SERVICES:
-            nc = await _as(nats_server, ident.user)
+            nc = await _as(own_nats, ident.user)
             try:
                 for durable, subject in ident.durables().items():
                     consumer = bus.Consumer(nc.jetstream(), None, durable, subject, {})  # type: ignore[arg-type]
