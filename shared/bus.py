@@ -14,13 +14,13 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from prometheus_client import Counter
 
 from shared.config import nats_servers
 from shared.db import DB_DOWN
 from shared.events import EVENT_TYPES, STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
-from shared.natsauth import inbox_prefix
+from shared.natsauth import Identity, inbox_prefix
 from shared.retry import retrying
 
 log = logging.getLogger("braided.bus")
@@ -139,12 +139,20 @@ Prepare = Callable[[list[Event]], AsyncIterator[tuple[int, Any]]]
 
 
 class Consumer:
-    """A durable pull consumer feeding one service's handler table.
+    """A durable pull consumer of one subject, feeding its part of a service's handler
+    table (`consumers` makes one per subject the table handles).
 
     Each message is handled inside one database transaction that also records the
-    event id (the inbox), and acked only after that transaction commits. An event
-    already in the inbox is acked without running the handler again. A message that
-    fails `max_deliver` times is parked in `parked_messages` and acked.
+    event id (the inbox, shared by the service's consumers: `inbox`), and acked only
+    after that transaction commits. An event already in the inbox is acked without
+    running the handler again. A message that fails `max_deliver` times is parked in
+    `parked_messages` and acked.
+
+    The durable is created with its name and its one filter subject, through
+    `$JS.API.CONSUMER.CREATE.STORIES.<durable>.<subject>`, the only form of consumer
+    creation the identity's permissions allow (shared/natsauth.py). It starts at the
+    stream's first message: a new durable replaces an older consumer and the inbox
+    skips what was already handled.
 
     Batch mode (`prepare`): the fresh events of each fetch are first prepared together,
     outside any transaction (the screen scores them in one forward pass), with
@@ -154,18 +162,32 @@ class Consumer:
     """
 
     def __init__(self, js: JetStreamContext, pool: asyncpg.Pool, durable: str, subject: str,
-                 handlers: Mapping[str, Handler], *, batch: int = 20, ack_wait: float = 30,
-                 max_deliver: int = 5, prepare: Prepare | None = None) -> None:
+                 handlers: Mapping[str, Handler], *, inbox: str | None = None, batch: int = 20,
+                 ack_wait: float = 30, max_deliver: int = 5, prepare: Prepare | None = None) -> None:
+        wrong = sorted(t for t in handlers if EVENT_TYPES[t].subject != subject)
+        if wrong:
+            raise ValueError(f"consumer {durable} reads {subject}; {', '.join(wrong)} arrive elsewhere")
         self.js, self.pool, self.durable, self.subject = js, pool, durable, subject
+        self.inbox = inbox or durable
         self.handlers, self.batch, self.ack_wait, self.max_deliver = handlers, batch, ack_wait, max_deliver
         self.prepare = prepare
         self._sub: JetStreamContext.PullSubscription | None = None
 
+    def config(self) -> ConsumerConfig:
+        # `name` with one `filter_subject`: nats-py then sends CONSUMER.CREATE.<stream>.
+        # <name>.<filter>, the request the server checks against the filter.
+        return ConsumerConfig(name=self.durable, durable_name=self.durable, filter_subject=self.subject,
+                              deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
+                              ack_wait=self.ack_wait, max_deliver=-1)
+
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        return await retrying(lambda: self.js.pull_subscribe(
-            self.subject, durable=self.durable, stream=STREAM,
-            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.ack_wait, max_deliver=-1),
-        ), errors=NATS_DOWN, what=f"consumer {self.durable}: subscribe", wait=1.0)
+        async def create() -> JetStreamContext.PullSubscription:
+            # Create (or update to this configuration) every time, rather than look it up
+            # first: the same request whether the durable exists or not, and replicas
+            # starting together all send the same configuration.
+            await self.js.add_consumer(STREAM, self.config())
+            return await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM)
+        return await retrying(create, errors=NATS_DOWN, what=f"consumer {self.durable}: subscribe", wait=1.0)
 
     async def fetch(self, n: int | None = None, wait: float = 1.0) -> list:
         if self._sub is None:
@@ -234,7 +256,7 @@ class Consumer:
         # Ask the inbox first, so nothing already handled is prepared again.
         seen = {str(r["event_id"]) for r in await self.pool.fetch(
             "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
-            self.durable, [e.id for _, e in todo])}
+            self.inbox, [e.id for _, e in todo])}
         fresh = []
         for msg, event in todo:
             if event.id in seen:  # already handled, or a second copy in this very batch
@@ -258,7 +280,7 @@ class Consumer:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true", self.durable, event.id)
+                    " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
                 if fresh:
                     await self.handlers[event.type](conn, event, *prepared)
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
@@ -293,6 +315,20 @@ class Consumer:
         EVENTS_HANDLED.labels(self.durable, "unknown", "parked").inc()
         log.error("consumer %s: parked a message on %s: %s", self.durable, msg.subject, error[:200])
         await msg.ack()
+
+
+def consumers(js: JetStreamContext, pool: asyncpg.Pool, ident: Identity, handlers: Mapping[str, Handler],
+              **options: Any) -> list[Consumer]:
+    """One durable consumer per subject of a service's handler table, named and permitted
+    by its identity (shared/natsauth.py). A handler table that strays from the identity's
+    `reads` is refused here, not found out as a permission error at run time."""
+    if set(handlers) != set(ident.reads):
+        raise ValueError(f"{ident.user}: handlers for {sorted(handlers)}, but the identity reads "
+                         f"{sorted(ident.reads)} (shared/natsauth.py)")
+    return [Consumer(js, pool, durable, subject,
+                     {t: h for t, h in handlers.items() if EVENT_TYPES[t].subject == subject},
+                     inbox=ident.inbox, **options)
+            for durable, subject in ident.durables().items()]
 
 
 async def _keep_alive(msgs: list, ack_wait: float) -> None:

@@ -8,13 +8,29 @@ with one generated password per identity kept in DATA_DIR, mode 0600.
 
 Publishing follows ownership: submission alone publishes stories.submitted and
 stories.withdrawn, moderation alone the decisions, stories.screened and resources,
-publishing alone stories.reported. Each identity reads the stream only through its
-own durable consumer, uses only its own rate-limit buckets (the HMAC key bucket
-included), and receives replies only on its own inbox prefix (`_INBOX_<user>`), so
-it cannot read the answers another identity's requests get. Only the operator
-(`admin`) may update the stream's configuration; a service may create the stream
-when it does not exist yet, and erase single messages (withdrawn or purged stories).
-Everything else is denied.
+publishing alone stories.reported.
+
+Reading follows consumption: an identity reads the stream only through durable
+consumers of its own, one per subject it consumes (`Identity.reads`, the event types
+of its handler table; a test keeps the two equal), named `<consumer>-<subject>`
+(`durable_name`). It may create each only through
+`$JS.API.CONSUMER.CREATE.STORIES.<durable>.<subject>`: nats-server refuses that
+request unless the configuration's filter is exactly the subject in its name, so no
+identity can open a consumer on a subject it does not consume. The unfiltered
+CONSUMER.CREATE and the legacy CONSUMER.DURABLE.CREATE, which take any filter, are
+not allowed.
+
+Each identity uses only its own rate-limit buckets (the HMAC key bucket included),
+and receives replies only on its own inbox prefix (`_INBOX_<user>`), so it cannot
+read the answers another identity's requests get. Only the operator (`admin`) may
+update the stream's configuration; a service may create the stream when it does not
+exist yet, and erase single messages (withdrawn or purged stories). Everything else
+is denied.
+
+Known limit: `$JS.API.STREAM.MSG.DELETE.STORIES` names no subject (the sequence is in
+the request's body), so it cannot be narrowed: any service identity may erase any
+single message of the stream. Erasing is what withdrawal and purging need; it reads
+nothing.
 """
 
 from __future__ import annotations
@@ -31,10 +47,32 @@ from shared.events import EVENT_TYPES, STREAM
 class Identity:
     user: str
     publishes: tuple[str, ...]  # event types it owns
-    durables: tuple[str, ...]  # its durable consumers on the stream
+    reads: tuple[str, ...]  # event types it consumes from the stream: its handler table, one durable each
     buckets: tuple[str, ...]  # rate-limit scopes (KV buckets ratelimit_<scope>, ratelimit_keys_<scope>)
     note: str
     listens: tuple[str, ...] = ()  # event types it also receives as plain NATS messages (live views)
+    # Its consumers' name: the prefix of their durables and the key of its inbox
+    # (processed_events.consumer); the user's name unless two identities share a schema.
+    consumer: str = ""
+
+    @property
+    def inbox(self) -> str:
+        return self.consumer or self.user
+
+    def durables(self) -> dict[str, str]:
+        """Durable consumer name → the one subject it reads."""
+        subjects = sorted({EVENT_TYPES[t].subject for t in self.reads})
+        return {durable_name(self.inbox, s): s for s in subjects}
+
+
+def durable_name(consumer: str, subject: str) -> str:
+    """`publishing` reading `stories.prompts.published` → `publishing-prompts-published`
+    (consumer names may not contain dots)."""
+    return f"{consumer}-{subject.removeprefix('stories.').replace('.', '-')}"
+
+
+def identity(user: str) -> Identity:
+    return next(i for i in SERVICES if i.user == user)
 
 
 _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreened", "ResourcesUpdated",
@@ -43,16 +81,23 @@ _DECISIONS = ("StoryApproved", "StoryRejected", "StoryUnpublished", "StoryScreen
 SERVICES: tuple[Identity, ...] = (
     # Rate-limit scopes: submission's story form and receipt look-ups, moderation's
     # login throttle, publishing's reader reports and "this resonated with me" presses.
-    Identity("submission", ("StorySubmitted", "StoryWithdrawn", "StoryAppealed"), ("submission",),
+    Identity("submission", ("StorySubmitted", "StoryWithdrawn", "StoryAppealed"),
+             ("StoryScreened", "StoryApproved", "StoryRejected", "StoryUnpublished", "PromptPublished",
+              "PromptClosed"),
              ("submission", "receipts"),
              "the public story form: publishes new, withdrawn and appealed stories, reads moderation's verdicts"),
-    Identity("moderation", _DECISIONS, ("moderation",), ("login_pair", "login_client"),
+    Identity("moderation", _DECISIONS, ("StoryWithdrawn", "StoryReported", "StoryAppealed"),
+             ("login_pair", "login_client"),
              "the moderators' service: publishes decisions, resources and prompts, reads withdrawals and reports",
              # the queue page's live updates (views/live.py) hear new and reported stories
              listens=("StoryScreened", "StoryReported")),
-    Identity("moderation-worker", _DECISIONS, ("moderation-screen",), (),
-             "screening workers: relay moderation's outbox (so its subjects), read stories.submitted only"),
-    Identity("publishing", ("StoryReported",), ("publishing",), ("report", "resonate"),
+    Identity("moderation-worker", _DECISIONS, ("StorySubmitted",), (),
+             "screening workers: relay moderation's outbox (so its subjects), read stories.submitted only",
+             consumer="moderation-screen"),
+    Identity("publishing", ("StoryReported",),
+             ("StoryApproved", "StoryWithdrawn", "StoryUnpublished", "ResourcesUpdated", "ReportsResolved",
+              "PromptPublished", "PromptClosed"),
+             ("report", "resonate"),
              "the public feed: publishes reader reports, reads approvals, takedowns, withdrawals, resources"),
 )
 # Not services: the operator (nats CLI, RUNBOOK.md) and the server's own account.
@@ -88,9 +133,10 @@ def allowed_publish(ident: Identity) -> list[str]:
     subjects = [f"{js}.INFO", f"{js}.STREAM.INFO.{STREAM}", f"{js}.STREAM.CREATE.{STREAM}",
                 f"{js}.STREAM.MSG.DELETE.{STREAM}"]
     subjects += [EVENT_TYPES[t].subject for t in ident.publishes]
-    for d in ident.durables:
-        subjects += [f"{js}.CONSUMER.INFO.{STREAM}.{d}", f"{js}.CONSUMER.CREATE.{STREAM}.{d}",
-                     f"{js}.CONSUMER.CREATE.{STREAM}.{d}.>", f"{js}.CONSUMER.DURABLE.CREATE.{STREAM}.{d}",
+    for d, subject in ident.durables().items():
+        # CREATE with the filter in the subject only: the server holds the request's
+        # configuration to that filter, so this durable can read `subject` alone.
+        subjects += [f"{js}.CONSUMER.INFO.{STREAM}.{d}", f"{js}.CONSUMER.CREATE.{STREAM}.{d}.{subject}",
                      f"{js}.CONSUMER.MSG.NEXT.{STREAM}.{d}", f"$JS.ACK.{STREAM}.{d}.>"]
     for scope in ident.buckets:
         for bucket in (f"ratelimit_{scope}", f"ratelimit_keys_{scope}"):
@@ -113,8 +159,11 @@ def render() -> str:
         "# (deploy/make-secrets.sh for Compose, a Secret in Kubernetes). None is in the repo.",
         "#",
         "# Publishing follows ownership; each identity reads only through its own durable",
-        "# consumers, uses only its own KV buckets, and gets replies only on its own inbox",
-        "# prefix (_INBOX_<user>). Only admin may update the stream. Everything else is denied.",
+        "# consumers, one per subject it consumes, each creatable only with that subject as",
+        "# its filter (CONSUMER.CREATE.STORIES.<durable>.<subject>). It uses only its own KV",
+        "# buckets and gets replies only on its own inbox prefix (_INBOX_<user>). Only admin",
+        "# may update the stream. Everything else is denied. STREAM.MSG.DELETE cannot be",
+        "# narrowed by subject (the sequence is in the request body).",
         "",
     ]
     for ident in SERVICES:

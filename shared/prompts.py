@@ -27,8 +27,15 @@ async def on_prompt_published(conn: asyncpg.Connection, event: Event) -> None:
 
 
 async def on_prompt_closed(conn: asyncpg.Connection, event: Event) -> None:
-    await conn.execute("UPDATE prompts SET closed_on = $2 WHERE prompt_id = $1",
-                       uuid.UUID(event.data["prompt_id"]), dt.date.fromisoformat(event.data["closed_on"]))
+    """Close the prompt. Each subject has its own consumer, so the close can come
+    before the PromptPublished it follows: then a placeholder row keeps the close
+    (PromptPublished's upsert fills it in and leaves closed_on alone). Its opens_on
+    `infinity` keeps it off every list meanwhile (they show prompts opened by today;
+    submission's, only unclosed ones)."""
+    await conn.execute(
+        "INSERT INTO prompts (prompt_id, title, opens_on, closed_on) VALUES ($1, '', 'infinity', $2)"
+        " ON CONFLICT (prompt_id) DO UPDATE SET closed_on = EXCLUDED.closed_on",
+        uuid.UUID(event.data["prompt_id"]), dt.date.fromisoformat(event.data["closed_on"]))
 
 
 HANDLERS = {"PromptPublished": on_prompt_published, "PromptClosed": on_prompt_closed}

@@ -26,7 +26,7 @@ from services.moderation.views import (
     screen,
     session,
 )
-from shared import bus, edges
+from shared import bus, edges, natsauth
 from shared.config import Settings
 from shared.runtime import Runtime, lifespan
 from shared.web import BodyLimit, SecurityHeaders, exception_handlers, static_files
@@ -38,11 +38,13 @@ HERE = Path(__file__).parent
 PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/static", "/openapi.json"})
 
 
+# Every event but StorySubmitted, which the screening workers' consumer takes.
+CONSUMES = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
+
+
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
-    # Every event but StorySubmitted, which the screening workers' consumer takes.
-    events = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
     rt.tasks.append(asyncio.create_task(keep_gauge(rt), name="screen-status"))  # braided_screen_up
-    return [bus.Consumer(rt.js, rt.pool, "moderation", "stories.>", events)]
+    return bus.consumers(rt.js, rt.pool, natsauth.identity("moderation"), CONSUMES)
 
 
 class NoStore:

@@ -20,21 +20,23 @@ from pathlib import Path
 import asyncpg
 
 from services.moderation import wordlists
-from services.moderation.handlers import HANDLERS
+from services.moderation.handlers import HANDLERS, SCREENED
 from services.moderation.screen import ModelLoadError, Policy, ScreenModel, ScreenResult, compile_terms
 from services.moderation.screen.calibration import overrides
 from services.moderation.screen.rescreen import rescreen_unscreened
 from services.moderation.screen.status import retry_presses
 from services.moderation.screen.terms import Terms
 from services.moderation.screen_parts import screen_events
-from shared import bus
+from shared import bus, natsauth
 from shared.config import Settings
 from shared.events import Event
 from shared.runtime import Runtime, open_runtime
 
 log = logging.getLogger("braided.worker")
 HERE = Path(__file__).parent
-DURABLE = "moderation-screen"
+IDENTITY = natsauth.identity("moderation-worker")
+# Its one durable consumer (stories.submitted): named by the permission table.
+[DURABLE] = IDENTITY.durables()
 
 
 class ModelHolder:
@@ -93,8 +95,8 @@ class Worker:
     def __init__(self, rt: Runtime, holder: ModelHolder, batch: int = 8) -> None:
         self.rt, self.holder = rt, holder
         self.policy = Policy.from_settings(rt.settings)
-        self.consumer = bus.Consumer(rt.js, rt.pool, DURABLE, "stories.submitted", HANDLERS, batch=batch,
-                                     ack_wait=rt.settings.screen_ack_wait, prepare=self.screen)
+        [self.consumer] = bus.consumers(rt.js, rt.pool, IDENTITY, {SCREENED: HANDLERS[SCREENED]}, batch=batch,
+                                        ack_wait=rt.settings.screen_ack_wait, prepare=self.screen)
         self._terms: tuple[float, Terms] = (0.0, [])
         self.batches = 0
 

@@ -22,7 +22,7 @@ from services.publishing import exchange, exchange_views, feed, pagecache, repor
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from services.publishing.support import support_context
-from shared import bus, edges, i18n
+from shared import bus, edges, i18n, natsauth
 from shared.config import Settings
 from shared.i18n import gettext_later
 from shared.ratelimit import RateLimiter
@@ -316,7 +316,7 @@ def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bu
         listener = pagecache.Listener(cache, rt.settings.database_url)
         rt.extra["page_cache_listener"] = listener
         rt.tasks.append(asyncio.create_task(listener.run(), name="publishing-page-cache"))
-    return [bus.Consumer(rt.js, rt.pool, "publishing", "stories.>", pagecache.notifying(HANDLERS))]
+    return bus.consumers(rt.js, rt.pool, natsauth.identity("publishing"), pagecache.notifying(HANDLERS))
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -28,10 +28,14 @@ async def on_approved_extras(conn: asyncpg.Connection, event: Event) -> None:
     d = event.data
     if not any(d.get(k) for k in ("prompt_id", "in_response_to", "lang", "translation", "glossary")):
         return
+    # The story it answers may be gone already (its withdrawal or takedown arrives on
+    # another subject, so possibly first): then keep no pointer to it, as _gone does
+    # for responses already here.
     await conn.execute(
-        "UPDATE stories SET prompt_id = $2, in_response_to = $3, lang = $4, translation = $5, glossary = $6"
-        " WHERE story_id = $1", uuid.UUID(d["story_id"]), d.get("prompt_id"), d.get("in_response_to"),
-        d.get("lang"), d.get("translation"), d.get("glossary") or [])
+        "UPDATE stories SET prompt_id = $2, lang = $4, translation = $5, glossary = $6,"
+        " in_response_to = CASE WHEN EXISTS (SELECT 1 FROM gone_stories g WHERE g.story_id = $3::uuid)"
+        " THEN NULL ELSE $3::uuid END WHERE story_id = $1", uuid.UUID(d["story_id"]), d.get("prompt_id"),
+        d.get("in_response_to"), d.get("lang"), d.get("translation"), d.get("glossary") or [])
 
 
 HANDLERS = shared_prompts.HANDLERS

@@ -31,8 +31,11 @@ async def _gone(conn: asyncpg.Connection, story_id: str, why: str) -> None:
     # Stories written in response keep no pointer to it (the links vanish either way).
     await conn.execute("UPDATE stories SET in_response_to = NULL WHERE in_response_to = $1", sid)
     await erase_story_events(conn, [sid])
+    # Withdrawn wins over unpublished whichever of the two (separate consumers) is
+    # handled last: the author's withdrawal is the story's final word.
     await conn.execute("INSERT INTO gone_stories (story_id, why) VALUES ($1, $2)"
-                       " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why", sid, why)
+                       " ON CONFLICT (story_id) DO UPDATE SET why = EXCLUDED.why"
+                       " WHERE EXCLUDED.why = 'withdrawn'", sid, why)
     # Readers who reported it see that it is gone; the outcome rows let go of its id.
     await conn.execute("UPDATE report_outcomes SET outcome = CASE WHEN outcome = 'received' THEN 'removed'"
                        " ELSE outcome END, changed_on = current_date, story_id = NULL WHERE story_id = $1", sid)

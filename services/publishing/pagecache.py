@@ -10,7 +10,7 @@ transaction that changes the read model, runs `NOTIFY braided_publishing_pages`,
 every publishing replica LISTENs on that channel. PostgreSQL delivers a notification
 only after its transaction commits, to every listening session, so every replica
 drops its copies the moment the change is visible — whichever replica's consumer
-handled the event (replicas share one durable consumer, so only one of them sees
+handled the event (replicas share its durable consumers, so only one of them sees
 each event from NATS). A render that read the database before the commit and
 finishes after the notification is not stored (the cache's generation moved on).
 While the LISTEN connection is down the cache is bypassed and emptied: a replica

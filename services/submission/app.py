@@ -29,7 +29,7 @@ from services.submission.validation import (
     validate_form,
     validate_story,
 )
-from shared import bus, edges
+from shared import bus, edges, natsauth
 from shared.config import Settings
 from shared.i18n import Later, gettext_later
 from shared.ratelimit import RateLimiter
@@ -360,6 +360,10 @@ async def healthz(request: Request) -> Response:
     return await health_response(rt.pool, rt.nc, {"service": "submission"})
 
 
+# Every event this service consumes: one durable per subject, as its identity allows.
+CONSUMES = handlers.HANDLERS | exchange.HANDLERS
+
+
 def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.submission_rate_limit is not None:
         limit, period = rt.settings.submission_rate_limit
@@ -367,7 +371,7 @@ def _consumers(rt: Runtime) -> list[bus.Consumer]:
     if rt.settings.receipt_rate_limit is not None:
         limit, period = rt.settings.receipt_rate_limit
         rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
-    return [bus.Consumer(rt.js, rt.pool, "submission", "stories.>", handlers.HANDLERS | exchange.HANDLERS)]
+    return bus.consumers(rt.js, rt.pool, natsauth.identity("submission"), CONSUMES)
 
 
 def create_app(settings: Settings) -> Starlette:

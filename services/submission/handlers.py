@@ -20,6 +20,13 @@ async def _set_status(conn: asyncpg.Connection, story_id: str, status: str, reas
     # takedown, which turns `published` into `rejected`.
     if _RANK[status] < _RANK[current] or (status == current == "rejected"):
         return
+    # Each subject has its own consumer, so a takedown (stories.unpublished) can be
+    # handled before the approval it undoes (stories.approved). A story is published
+    # again after a rejection only through an appeal (`appealed`, set here before
+    # StoryAppealed is sent), and a first decision is final: so an approval that finds
+    # `rejected` is older than that rejection, and must not undo the takedown.
+    if status == "published" and current == "rejected":
+        return
     await conn.execute(
         "UPDATE stories SET status = $2, reason = COALESCE($3, reason), status_changed_on = current_date"
         " WHERE story_id = $1", uuid.UUID(story_id), status, reason)

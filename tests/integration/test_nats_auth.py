@@ -8,6 +8,7 @@ import asyncio
 import json
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -129,3 +130,103 @@ async def test_moderation_hears_new_and_reported_stories_live(nats_server: Embed
     finally:
         await mod.close()
         await pub.close()
+
+
+async def _create(nc, subject: str, config: dict) -> dict:
+    """A raw consumer-create request: the server's JSON answer (permission errors raise)."""
+    msg = await nc.request(subject, json.dumps({"stream_name": STREAM, "config": config}).encode(), timeout=1)
+    return json.loads(msg.data)
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    """A server of its own: the session's stack consumes from the services' durables on
+    the shared one, and a test fetching from them would hold its messages."""
+    server = EmbeddedNats(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_each_identity_may_read_only_the_subjects_it_consumes(own_nats: EmbeddedNats) -> None:
+    """publishing's durable for stories.approved can be created only with that filter:
+    not on stories.submitted, not on stories.>, not unfiltered, not the legacy way."""
+    from nats.js.api import ConsumerConfig
+
+    admin = await nats.connect(own_nats.admin_url)
+    pub = await _as(own_nats, "publishing")
+    try:
+        await bus.ensure_stream(admin.jetstream())
+        durable = natsauth.durable_name("publishing", "stories.approved")
+        assert natsauth.identity("publishing").durables()[durable] == "stories.approved"
+        js = pub.jetstream()
+        # Through nats-py: the filter goes into the request's subject, which is not allowed.
+        for other in ("stories.submitted", "stories.>"):
+            with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+                await js.add_consumer(STREAM, ConsumerConfig(name=durable, durable_name=durable,
+                                                             filter_subject=other), timeout=1)
+        # By hand: the allowed subject with another filter in the body is refused by the
+        # server itself (the filter must be the one the subject names)...
+        allowed = f"$JS.API.CONSUMER.CREATE.{STREAM}.{durable}.stories.approved"
+        for body in ({"filter_subject": "stories.>"}, {"filter_subject": "stories.submitted"},
+                     {"filter_subjects": ["stories.>"]}, {"filter_subjects": ["stories.approved", "stories.>"]},
+                     {}):
+            answer = await _create(pub, allowed, {"name": durable, "durable_name": durable, "ack_policy": "explicit"}
+                                   | body)
+            assert "error" in answer, (body, answer)
+        # ...and the forms that take any filter are not allowed at all.
+        for subject in (f"$JS.API.CONSUMER.CREATE.{STREAM}.{durable}", f"$JS.API.CONSUMER.CREATE.{STREAM}",
+                        f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.{durable}",
+                        f"$JS.API.CONSUMER.CREATE.{STREAM}.{durable}.stories.submitted"):
+            with pytest.raises((nats.errors.Error, asyncio.TimeoutError)):
+                await _create(pub, subject, {"durable_name": durable, "ack_policy": "explicit",
+                                             "filter_subject": "stories.>"})
+        # Nothing above made a consumer with another filter (the session's stack may
+        # have made the services' own): each reads the one subject its name says.
+        await _only_permitted_consumers(admin)
+        # Its own subject, the way the services do it: created, and it reads approvals only.
+        submitted = new_event("StorySubmitted", story_id=str(uuid.uuid4()), title="t", body="b", pen_name=None,
+                              tags=[], content_warnings=[])
+        await bus.publish(admin.jetstream(), submitted)
+        approved = new_event("StoryApproved", story_id=str(uuid.uuid4()), title="t", body="b", pen_name=None,
+                             tags=[], content_warnings=[], published_on="2026-01-01")
+        await bus.publish(admin.jetstream(), approved)
+        consumer = bus.Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
+        msgs = await consumer.fetch(10, wait=2)
+        assert msgs and {m.subject for m in msgs} == {"stories.approved"}
+        assert approved.id in {json.loads(m.data)["id"] for m in msgs}
+        info = await admin.jetstream().consumer_info(STREAM, durable)
+        assert info.config.filter_subject == "stories.approved"
+        # A second start sends the same request: the durable is kept, not refused.
+        again = bus.Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
+        await again.fetch(1, wait=0.2)
+        await _only_permitted_consumers(admin)
+    finally:
+        await pub.close()
+        await admin.close()
+
+
+async def _only_permitted_consumers(admin) -> None:
+    permitted = {d: s for ident in natsauth.SERVICES for d, s in ident.durables().items()}
+    msg = await admin.request(f"$JS.API.CONSUMER.NAMES.{STREAM}", b"{}", timeout=2)
+    for name in json.loads(msg.data).get("consumers") or []:
+        info = await admin.jetstream().consumer_info(STREAM, name)
+        assert (info.config.filter_subject, info.config.filter_subjects) == (permitted[name], None), name
+
+
+async def test_every_identity_can_create_each_of_its_durables(own_nats: EmbeddedNats) -> None:
+    admin = await nats.connect(own_nats.admin_url)
+    try:
+        await bus.ensure_stream(admin.jetstream())
+        for ident in natsauth.SERVICES:
+            nc = await _as(own_nats, ident.user)
+            try:
+                for durable, subject in ident.durables().items():
+                    consumer = bus.Consumer(nc.jetstream(), None, durable, subject, {})  # type: ignore[arg-type]
+                    await consumer.fetch(1, wait=0.1)
+                    info = await admin.jetstream().consumer_info(STREAM, durable)
+                    assert info.config.filter_subject == subject
+            finally:
+                await nc.close()
+    finally:
+        await admin.close()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from shared.bus import Consumer
-from shared.events import Event, new_event
+from shared.events import EVENT_TYPES, Event, new_event
 from tests.unit.fakes import FakeMsg, FakePool, recorder
 
 INBOX = "INSERT INTO processed_events"
@@ -23,7 +23,8 @@ def _submitted(title: str = "A title") -> Event:
 
 
 def _consumer(pool: FakePool, handlers: dict[str, Any], **kw: Any) -> Consumer:
-    return Consumer(js=None, pool=pool, durable="test", subject="stories.>", handlers=handlers, **kw)  # type: ignore[arg-type]
+    subject = EVENT_TYPES[next(iter(handlers))].subject  # one subject per consumer
+    return Consumer(js=None, pool=pool, durable="test", subject=subject, handlers=handlers, **kw)  # type: ignore[arg-type]
 
 
 async def test_a_fresh_event_is_handled_once_inside_the_inbox_transaction_then_acked() -> None:
@@ -152,3 +153,23 @@ async def test_an_event_with_a_forged_payload_on_its_own_subject_is_parked() -> 
         await _consumer(pool, {"StoryWithdrawn": handler}).handle(msg)
         assert msg.acks == ["ack"]
     assert calls == [] and len(pool.statements(PARK)) == 2
+
+
+def test_a_consumer_reads_one_subject_and_a_service_one_consumer_per_subject() -> None:
+    import pytest
+
+    from shared import bus, natsauth
+
+    with pytest.raises(ValueError, match="arrive elsewhere"):
+        Consumer(None, None, "d", "stories.approved", {"StoryWithdrawn": recorder()[1]})  # type: ignore[arg-type]
+    ident = natsauth.identity("publishing")
+    table = dict.fromkeys(ident.reads, recorder()[1])
+    made = bus.consumers(None, None, ident, table)  # type: ignore[arg-type]
+    assert {c.durable: c.subject for c in made} == ident.durables()
+    assert {c.inbox for c in made} == {"publishing"}  # one inbox: a replay skips what any handled
+    assert all(list(c.handlers) == [t for t in table if EVENT_TYPES[t].subject == c.subject] for c in made)
+    cfg = made[0].config()
+    assert (cfg.name, cfg.durable_name, cfg.filter_subject) == (made[0].durable, made[0].durable, made[0].subject)
+    # A handler table that strays from the permission table is refused at start-up.
+    with pytest.raises(ValueError, match="shared/natsauth.py"):
+        bus.consumers(None, None, ident, table | {"StorySubmitted": recorder()[1]})  # type: ignore[arg-type]

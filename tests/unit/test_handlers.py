@@ -57,3 +57,9 @@ async def test_a_receipt_never_moves_backwards_but_a_takedown_turns_published_in
     assert await status_after("withdrawn", "StoryApproved", title="t", body="b", pen_name=None, tags=[],
                               content_warnings=[], published_on="2026-03-01") == []
     assert await status_after(None, "StoryScreened", label="clear") == []
+    # An approval handled after its takedown (another consumer) does not publish it again;
+    # after an appeal it does.
+    approved = {"title": "t", "body": "b", "pen_name": None, "tags": [], "content_warnings": [],
+                "published_on": "2026-03-01"}
+    assert await status_after("rejected", "StoryApproved", **approved) == []
+    assert await status_after("appealed", "StoryApproved", **approved) == ["published"]

@@ -77,3 +77,45 @@ def test_the_readmes_permission_table_names_every_subject_an_identity_publishes(
             continue  # its row says "moderation's subjects"
         for event in ident.publishes:
             assert f"`{EVENT_TYPES[event].subject}`" in rows[ident.user], (ident.user, event)
+
+
+def test_each_services_handler_table_is_what_its_identity_may_read() -> None:
+    """The permission table's reads and the code's handler tables cannot drift: a
+    handler with no permission would never get its events, a permission with no
+    handler would let a service read what it does not consume."""
+    from services.moderation import app as moderation_app
+    from services.moderation.handlers import SCREENED
+    from services.publishing.handlers import HANDLERS as PUBLISHING
+    from services.submission import app as submission_app
+
+    tables = {"submission": submission_app.CONSUMES, "moderation": moderation_app.CONSUMES,
+              "moderation-worker": {SCREENED: None}, "publishing": PUBLISHING}
+    assert {i.user: set(i.reads) for i in SERVICES} == {u: set(t) for u, t in tables.items()}
+
+
+def test_each_durable_reads_one_subject_and_is_created_only_with_it_as_filter() -> None:
+    from shared.events import EVENT_TYPES, STREAM
+
+    names: set[str] = set()
+    for ident in SERVICES:
+        durables = ident.durables()
+        assert sorted(durables.values()) == sorted({EVENT_TYPES[t].subject for t in ident.reads})
+        assert not names & set(durables), "two identities share a durable"
+        names |= set(durables)
+        allowed = natsauth.allowed_publish(ident)
+        creates = [s for s in allowed if ".CONSUMER." in s and "CREATE" in s]
+        assert sorted(creates) == sorted(f"$JS.API.CONSUMER.CREATE.{STREAM}.{d}.{s}" for d, s in durables.items())
+        assert not any(s.endswith(">") and "CONSUMER" in s for s in allowed)
+        for d in durables:  # a valid NATS consumer name
+            assert "." not in d and "*" not in d and ">" not in d and " " not in d
+    assert natsauth.identity("moderation-worker").durables() == {"moderation-screen-submitted": "stories.submitted"}
+
+
+def test_the_readmes_name_every_durable() -> None:
+    for doc in (ROOT / "README.md", ROOT / "deploy" / "README.md"):
+        text = doc.read_text()
+        for ident in SERVICES:
+            rows = [line for line in text.splitlines() if line.startswith(f"| `{ident.user}` |")]
+            assert len(rows) == 1, (doc, ident.user)
+            for d in ident.durables():
+                assert f"`{d}`" in rows[0], (doc.name, ident.user, d)

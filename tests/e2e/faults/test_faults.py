@@ -21,6 +21,7 @@ import nats.js.errors
 import pytest
 
 from shared.events import new_event
+from shared.natsauth import identity
 from tests.hardening import (
     ScratchStack,
     approve_all,
@@ -32,6 +33,8 @@ from tests.hardening import (
     wait_queued,
 )
 from tests.stack import db_fetch, publish_raw, wait_until
+
+[DURABLE] = identity("moderation-worker").durables()  # the screening workers' one consumer
 
 pytestmark = pytest.mark.slow
 
@@ -122,9 +125,9 @@ def test_screening_worker_sigkilled_mid_batch(scratch: ScratchStack, scratch_mod
     # consumer's ack wait) to the successor the supervisor starts.
     held = 0
     for _ in range(2000):
-        if _ack_pending(scratch.nats.admin_url, "moderation-screen"):
+        if _ack_pending(scratch.nats.admin_url, DURABLE):
             workers[0].suspend()
-            held = _ack_pending(scratch.nats.admin_url, "moderation-screen")
+            held = _ack_pending(scratch.nats.admin_url, DURABLE)
             if held:
                 break
             workers[0].resume()

@@ -1,6 +1,6 @@
 """REJECT_CONFIRMATIONS=2 (issue 14), end to end over HTTP: a second moderation web
 app with the setting, on the same database and NATS as the test stack (its
-consumer shares the durable `moderation` consumer with the stack's own app)."""
+consumers share the durable `moderation-*` consumers with the stack's own app)."""
 
 from __future__ import annotations
 
