@@ -320,6 +320,9 @@ async def api_status(request: Request) -> Response:
 _APPEAL_REFUSED = {
     "not_rejected": (409, gettext_later("Only a story that was not published can be appealed.")),
     "already": (409, gettext_later("This rejection was already appealed; each rejection can be appealed once.")),
+    "taken_down": (409, gettext_later(
+        "A story taken down after it was published cannot be appealed; you are welcome to edit it and send it "
+        "again.")),
     "too_late": (409, gettext_later(
         "The time to appeal this rejection has passed; you are welcome to edit and send it again.")),
 }

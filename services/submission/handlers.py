@@ -12,10 +12,13 @@ _RANK = {"received": 0, "in_review": 1, "published": 2, "rejected": 2, "appealed
 
 
 async def _set_status(conn: asyncpg.Connection, story_id: str, status: str, reason: str | None = None) -> None:
-    current = await conn.fetchval("SELECT status FROM stories WHERE story_id = $1 FOR UPDATE",
-                                  uuid.UUID(story_id))
-    if current is None or current == "withdrawn":
+    row = await conn.fetchrow("SELECT status, taken_down FROM stories WHERE story_id = $1 FOR UPDATE",
+                              uuid.UUID(story_id))
+    if row is None or row["status"] == "withdrawn":
         return
+    current = row["status"]
+    if status == "published" and row["taken_down"]:
+        return  # an approval handled after its takedown (or after an appeal that followed it)
     # Never move backwards (an out-of-order in_review after a decision), except a
     # takedown, which turns `published` into `rejected`.
     if _RANK[status] < _RANK[current] or (status == current == "rejected"):
@@ -46,6 +49,8 @@ async def on_rejected(conn: asyncpg.Connection, event: Event) -> None:
 
 async def on_unpublished(conn: asyncpg.Connection, event: Event) -> None:
     await _set_status(conn, event.data["story_id"], "rejected", event.data["reason"])
+    await conn.execute("UPDATE stories SET taken_down = true WHERE story_id = $1 AND status <> 'withdrawn'",
+                       uuid.UUID(event.data["story_id"]))
 
 
 HANDLERS = {

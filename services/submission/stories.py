@@ -126,7 +126,8 @@ TEXT_VISIBLE = ("received", "in_review", "rejected", "appealed")
 async def story_text(pool: asyncpg.Pool, story_id: uuid.UUID) -> asyncpg.Record | None:
     """Title, text and labels of a story the receipt holder may read back, or None."""
     row = await pool.fetchrow(
-        "SELECT status, title, body, pen_name, tags, content_warnings, appealed FROM stories WHERE story_id = $1",
+        "SELECT status, title, body, pen_name, tags, content_warnings, appealed, taken_down FROM stories"
+        " WHERE story_id = $1",
         story_id)
     if row is None or row["status"] not in TEXT_VISIBLE or row["title"] is None or row["body"] is None:
         return None
@@ -150,7 +151,8 @@ APPEAL_MESSAGE_MAX = 2000
 
 
 class AppealRefused(Exception):
-    """Why an appeal cannot be filed: `not_rejected`, `already` or `too_late`."""
+    """Why an appeal cannot be filed: `not_rejected`, `already`, `too_late`, or
+    `taken_down` (published, then taken down: not appealable here)."""
 
     def __init__(self, why: str) -> None:
         super().__init__(why)
@@ -162,8 +164,10 @@ async def appeal(pool: asyncpg.Pool, story_id: uuid.UUID, message: str, days: in
     rejection; the receipt then says `appealed` and moderation gets StoryAppealed."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT status, appealed, status_changed_on >= current_date - $2::int AS in_time FROM stories"
+            "SELECT status, appealed, taken_down, status_changed_on >= current_date - $2::int AS in_time FROM stories"
             " WHERE story_id = $1 FOR UPDATE", story_id, days)
+        if row is not None and row["taken_down"]:
+            raise AppealRefused("taken_down")
         if row is None or row["status"] != "rejected":
             raise AppealRefused("already" if row is not None and row["appealed"] else "not_rejected")
         if row["appealed"]:

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from services.moderation import handlers as moderation
 from services.moderation.screen.policy import ScreenResult
 from services.publishing import exchange as publishing_exchange
 from services.publishing.handlers import HANDLERS as PUBLISHING
 from services.submission import exchange as submission_exchange
+from services.submission import stories
 from services.submission.app import CONSUMES as SUBMISSION
 from shared.db import create_pool, migrate, migration_files
 from shared.events import Event, new_event
@@ -214,3 +216,27 @@ async def test_moderation_a_withdrawal_wins_over_filing_reports_and_appeals(pg_d
                                  ("queue_items", "reports", "withdrawn_stories", "reveals"))
     assert all(s == states[0] for s in states)
     assert states[0]["queue_items"] == states[0]["reports"] == [] and len(states[0]["withdrawn_stories"]) == 1
+
+
+async def test_submission_a_taken_down_story_cannot_be_appealed_nor_republished_by_a_late_approval(
+        pg_dsn: str) -> None:
+    """The takedown is handled first (its own consumer); the author then tries to
+    appeal, and only then the approval arrives: the appeal is refused with its own
+    reason, and the receipt still says rejected (it used to accept the appeal, which
+    moderation never picked up, and the late approval then marked it published)."""
+    pool = await _schema(pg_dsn, "submission")
+    try:
+        await pool.execute(SUBMITTED_ROW, uuid.UUID(STORY))
+        for event in (new_event("StoryUnpublished", story_id=STORY, reason="Taken down"),):
+            async with pool.acquire() as conn, conn.transaction():
+                await SUBMISSION[event.type](conn, event)
+        with pytest.raises(stories.AppealRefused) as refused:
+            await stories.appeal(pool, uuid.UUID(STORY), "Please look again", days=30)
+        assert refused.value.why == "taken_down"
+        async with pool.acquire() as conn, conn.transaction():
+            await SUBMISSION["StoryApproved"](conn, _approved())
+        row = await pool.fetchrow("SELECT status, reason, appealed FROM stories WHERE story_id = $1",
+                                  uuid.UUID(STORY))
+        assert (row["status"], row["reason"], row["appealed"]) == ("rejected", "Taken down", False)
+    finally:
+        await pool.close()
