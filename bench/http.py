@@ -11,7 +11,8 @@ their ratio is measured under the same machine load. Braided is measured as it r
 (page cache on, WEB_CONCURRENCY=1), and beside that with the page cache off
 (PUBLISHING_PAGE_CACHE_MB=0) and with WEB_CONCURRENCY=2 (extra `braided serve`
 processes on the same stack). Then the public pages at 10k, 100k and 1M published
-stories, as a ratio to 10k (cached and uncached).
+stories, as a ratio to 10k (cached and uncached); each of those cells alternates the
+bare app and Braided `--rounds` times and compares medians.
 
 `--quick` (seconds, small sizes) proves the harness runs; its figures mean nothing.
 `--paths post,feed` measures only those rows of the first table (names as printed,
@@ -36,6 +37,7 @@ import random  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -284,10 +286,16 @@ def main() -> int:
     parser.add_argument("--sizes", help="comma-separated story counts for the scale table (default "
                         "10000,100000,1000000; quick 200,1000)")
     parser.add_argument("--python-load", action="store_true", help="use the Python generator even if wrk is here")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="scale table: each cell alternates bare and Braided this many times (duration split "
+                        "between them) and takes the median of each, so a passing slowdown of the machine "
+                        "cannot decide a cell (default 3)")
     parser.add_argument("--paths", help="comma-separated rows of the first table to measure (default all; "
                         "`post` for POST /api/stories)")
     args = parser.parse_args()
     duration = args.duration or (1.0 if args.quick else 8.0)
+    if args.quick:
+        args.rounds = 1
     sizes = [int(s) for s in (("200,1000" if args.quick else "10000,100000,1000000") if args.sizes is None
                               else args.sizes).split(",") if s]
     wanted = {p.strip().lower() for p in args.paths.split(",")} if args.paths else None
@@ -356,6 +364,15 @@ def main() -> int:
             errors = b.errors + r.errors + (u.errors if u else 0)
             print(line + (f"  ({errors} errors)" if errors else ""), flush=True)
 
+        def measure_pair(bare_url: str, our_url: str) -> tuple[float, float]:
+            """Median req/s of the bare app and of Braided, measured alternately."""
+            httpx.get(bare_url, timeout=30), httpx.get(our_url, timeout=30)
+            bare_rps, our_rps = [], []
+            for _ in range(max(1, args.rounds)):
+                bare_rps.append(load(wrk, bare_url, duration / args.rounds, conns, tmp).rps)
+                our_rps.append(load(wrk, our_url, duration / args.rounds, conns, tmp).rps)
+            return statistics.median(bare_rps), statistics.median(our_rps)
+
         if sizes:
             print(f"\n## Braided's public pages by published stories, as a ratio to {base:,} "
                   "(each over the bare app)\n", flush=True)
@@ -372,8 +389,7 @@ def main() -> int:
             for name, path in public_paths(sid).items():
                 got = {}
                 for label, url in (("cached", braided_pub), ("off", uncached)):
-                    bare_rps = measure(bare + path.replace(sid, bare_id)).rps
-                    rps = measure(url + path).rps
+                    bare_rps, rps = measure_pair(bare + path.replace(sid, bare_id), url + path)
                     first.setdefault((name, label), rps / bare_rps)
                     got[label] = rps / bare_rps / first[(name, label)]
                     raw.append(f"{rps:,.0f}/{bare_rps:,.0f}")

@@ -219,8 +219,9 @@ class Consumer:
         """Fetch and handle one batch; returns how many messages it held."""
         msgs = await self.fetch()
         if self.prepare is None:
-            for msg in msgs:
-                await self.handle(msg)
+            todo = [(msg, event) for msg in msgs if (event := await self._ours(msg)) is not None]
+            if todo:
+                await self._apply_group(todo)
         elif msgs:
             await self._handle_batch(msgs)
         return len(msgs)
@@ -269,11 +270,63 @@ class Consumer:
             return
         assert self.prepare is not None
         keep = asyncio.create_task(_keep_alive([m for m, _ in fresh], self.ack_wait))
+        ready: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
+
+        async def produce() -> None:
+            try:
+                async for n, prepared in self.prepare([e for _, e in fresh]):
+                    ready.put_nowait((*fresh[n], prepared))
+            finally:
+                ready.put_nowait(None)
+
+        producer = asyncio.create_task(produce())
         try:
-            async for n, prepared in self.prepare([e for _, e in fresh]):
-                await self._apply(*fresh[n], prepared)
+            done = False
+            while not done:
+                # Whatever is ready by now is applied together (one commit): while a
+                # commit is under way the next ones pile up, so a burst costs a few
+                # commits, and a slow preparation still hands each story on at once.
+                group = [await ready.get()]
+                while not ready.empty():
+                    group.append(ready.get_nowait())
+                if group[-1] is None:
+                    done = True
+                    group.pop()
+                if group:
+                    await self._apply_group(group)  # type: ignore[arg-type]
+            await producer  # its error, if it failed
         finally:
+            producer.cancel()
             keep.cancel()
+
+    async def _apply_group(self, items: list[tuple[Any, ...]]) -> None:
+        """Handle several messages in one transaction (one commit for a burst), each
+        through the inbox, then ack them all. If any handler fails, the transaction is
+        rolled back and each is handled on its own, so only that one is retried or parked."""
+        if len(items) == 1:
+            await self._apply(*items[0])
+            return
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                outcomes = []
+                for msg, event, *prepared in items:
+                    fresh = await conn.fetchval(
+                        "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
+                    if fresh:
+                        await self.handlers[event.type](conn, event, *prepared)
+                    outcomes.append((msg, event, fresh))
+        except DB_DOWN:
+            for item in items:  # each then waits its own turn, as _apply does
+                await self._apply(*item)
+            return
+        except Exception:
+            for item in items:
+                await self._apply(*item)
+            return
+        for msg, event, fresh in outcomes:
+            EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
+            await msg.ack()
 
     async def _apply(self, msg, event: Event, *prepared: Any) -> None:
         try:

@@ -235,7 +235,7 @@ async def status_form(request: Request) -> Response:
         try:
             await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
         except stories.AppealRefused as e:
-            return _page(request, "status.html", ctx | {"errors": {"receipt": _APPEAL_REFUSED[e.why][1]}},
+            return _page(request, "status.html", ctx | {"errors": {"receipt": e.message}},
                          status_code=409)
         row = dict(row) | {"status": "appealed"}
         ctx |= {"story": row}
@@ -317,17 +317,6 @@ async def api_status(request: Request) -> Response:
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-_APPEAL_REFUSED = {
-    "not_rejected": (409, gettext_later("Only a story that was not published can be appealed.")),
-    "already": (409, gettext_later("This rejection was already appealed; each rejection can be appealed once.")),
-    "taken_down": (409, gettext_later(
-        "A story taken down after it was published cannot be appealed; you are welcome to edit it and send it "
-        "again.")),
-    "too_late": (409, gettext_later(
-        "The time to appeal this rejection has passed; you are welcome to edit and send it again.")),
-}
-
-
 async def api_appeal(request: Request) -> Response:
     """An appeal with the receipt code alone: {"receipt", "message"} → 202."""
     row, error = await _api_receipt(request)
@@ -345,8 +334,7 @@ async def api_appeal(request: Request) -> Response:
     try:
         await stories.appeal(_rt(request).pool, row["story_id"], message, _rt(request).settings.appeal_days)
     except stories.AppealRefused as e:
-        status, text = _APPEAL_REFUSED[e.why]
-        return JSONResponse({"errors": {"receipt": text}, "reason": e.why}, status_code=status)
+        return JSONResponse({"errors": {"receipt": e.message}, "reason": e.why}, status_code=409)
     return JSONResponse({"status": "appealed"}, status_code=202, headers={"Cache-Control": "no-store"})
 
 

@@ -12,6 +12,7 @@ from services.submission import receipts
 from services.submission.validation import StoryInput
 from shared import outbox
 from shared.events import new_event
+from shared.i18n import gettext_later
 from shared.outbox import enqueue, erase_story_events
 from shared.taxonomy import CONTENT_WARNINGS, is_theme
 
@@ -154,9 +155,20 @@ class AppealRefused(Exception):
     """Why an appeal cannot be filed: `not_rejected`, `already`, `too_late`, or
     `taken_down` (published, then taken down: not appealable here)."""
 
+    MESSAGES = {
+        "not_rejected": gettext_later("Only a story that was not published can be appealed."),
+        "already": gettext_later("This rejection was already appealed; each rejection can be appealed once."),
+        "taken_down": gettext_later(
+            "A story taken down after it was published cannot be appealed; you are welcome to edit it and send it "
+            "again."),
+        "too_late": gettext_later(
+            "The time to appeal this rejection has passed; you are welcome to edit and send it again."),
+    }
+
     def __init__(self, why: str) -> None:
         super().__init__(why)
         self.why = why
+        self.message = self.MESSAGES[why]  # for the member, in her language on the page
 
 
 async def appeal(pool: asyncpg.Pool, story_id: uuid.UUID, message: str, days: int) -> None:

@@ -173,3 +173,44 @@ def test_a_consumer_reads_one_subject_and_a_service_one_consumer_per_subject() -
     # A handler table that strays from the permission table is refused at start-up.
     with pytest.raises(ValueError, match="shared/natsauth.py"):
         bus.consumers(None, None, ident, table | {"StorySubmitted": recorder()[1]})  # type: ignore[arg-type]
+
+
+class _Fetched(Consumer):
+    """A consumer whose fetch hands out prepared messages once."""
+
+    def __init__(self, msgs: list[FakeMsg], *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._msgs = msgs
+
+    async def fetch(self, n: int | None = None, wait: float = 1.0) -> list:
+        msgs, self._msgs = self._msgs, []
+        return msgs
+
+
+async def test_a_fetched_burst_is_handled_in_one_transaction_then_each_acked() -> None:
+    pool = FakePool({INBOX: True})
+    calls, handler = recorder()
+    msgs = [FakeMsg(_submitted(f"Story {i}").to_json()) for i in range(5)]
+    consumer = _Fetched(msgs, js=None, pool=pool, durable="test", subject="stories.submitted",
+                        handlers={"StorySubmitted": handler})
+    assert await consumer.run_once() == 5
+    assert len(calls) == 5 and pool.transactions == 1  # one commit for the burst
+    assert all(m.acks == ["ack"] for m in msgs)
+
+
+async def test_when_one_of_a_burst_fails_each_is_handled_alone_and_only_that_one_is_retried() -> None:
+    pool = FakePool({INBOX: True})
+    handled: list[str] = []
+
+    async def handler(conn: Any, event: Event) -> None:
+        if event.data["title"] == "Story 1":
+            raise ValueError("this one is broken")
+        handled.append(event.data["title"])
+
+    msgs = [FakeMsg(_submitted(f"Story {i}").to_json()) for i in range(3)]
+    consumer = _Fetched(msgs, js=None, pool=pool, durable="test", subject="stories.submitted",
+                        handlers={"StorySubmitted": handler}, max_deliver=3)
+    await consumer.run_once()
+    # The group's transaction rolled back (story 0 ran in it first), then one by one.
+    assert handled == ["Story 0", "Story 0", "Story 2"] and pool.transactions == 4
+    assert [m.acks for m in msgs] == [["ack"], ["nak"], ["ack"]]

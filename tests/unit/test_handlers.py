@@ -45,10 +45,11 @@ async def test_a_withdrawal_deletes_the_story_its_reports_and_marks_its_events()
 
 
 async def test_a_receipt_never_moves_backwards_but_a_takedown_turns_published_into_rejected() -> None:
-    async def status_after(current: str | None, event_type: str, **data: str) -> list[tuple]:
-        conn = FakeConnection({"SELECT status FROM stories": current})
+    async def status_after(current: str | None, event_type: str, taken_down: bool = False, **data: str) -> list[tuple]:
+        row = None if current is None else {"status": current, "taken_down": taken_down}
+        conn = FakeConnection({"SELECT status, taken_down FROM stories": row})
         await submission.HANDLERS[event_type](conn, new_event(event_type, story_id=STORY, **data))  # type: ignore[arg-type]
-        return [args[1] for args in conn.statements("UPDATE stories")]
+        return [args[1] for args in conn.statements("UPDATE stories SET status")]
 
     assert await status_after("received", "StoryScreened", label="clear") == ["in_review"]
     assert await status_after("published", "StoryScreened", label="clear") == []  # late, out of order
@@ -63,3 +64,5 @@ async def test_a_receipt_never_moves_backwards_but_a_takedown_turns_published_in
                 "published_on": "2026-03-01"}
     assert await status_after("rejected", "StoryApproved", **approved) == []
     assert await status_after("appealed", "StoryApproved", **approved) == ["published"]
+    # ... unless the story was taken down: a takedown is never undone by a late approval.
+    assert await status_after("appealed", "StoryApproved", taken_down=True, **approved) == []
