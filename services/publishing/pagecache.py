@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import gzip
 import logging
 import uuid
@@ -38,6 +39,8 @@ import asyncpg
 import brotli
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import i18n
 
 log = logging.getLogger("braided.publishing.pagecache")
 
@@ -165,6 +168,14 @@ def _etag_matches(inm: bytes, etag: bytes) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=512)
+def _language(header: bytes | None) -> str | None:
+    """The language a page is rendered in for this Accept-Language (shared/i18n.py):
+    the cache keys on it, not on the header, so `en-US,en;q=0.9` and `en-GB` share
+    one entry (browsers send many spellings of few languages)."""
+    return i18n.from_accept_language(header.decode("latin-1")) if header else None
+
+
 class PageCacheMiddleware:
     """Serves cached pages; stores what the handlers render (see the module doc)."""
 
@@ -181,7 +192,7 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        key = (scope["path"], scope["query_string"], headers.get(b"host"), headers.get(b"accept-language"))
+        key = (scope["path"], scope["query_string"], headers.get(b"host"), _language(headers.get(b"accept-language")))
         entry = cache.get(key)
         if entry is not None:
             LOOKUPS.labels("hit").inc()

@@ -78,3 +78,45 @@ def test_encoding_negotiation_and_etags() -> None:
     assert _accepts(b"*") == "br"
     assert _etag_matches(b'"abc-br"', b'"abc"') and _etag_matches(b'W/"abc", "zzz"', b'"abc"')
     assert _etag_matches(b"*", b'"abc"') and not _etag_matches(b'"abd"', b'"abc"')
+
+
+def test_pages_are_keyed_by_the_language_they_are_rendered_in_not_the_header() -> None:
+    import asyncio
+
+    from services.publishing.pagecache import PageCacheMiddleware
+
+    renders: list[str] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        accept = dict(scope["headers"]).get(b"accept-language", b"").decode()
+        renders.append(accept)
+        await send({"type": "http.response.start", "status": 200,  # type: ignore[operator]
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"vary", b"Accept-Language"),
+                                (b"etag", f'"{len(renders)}"'.encode())]})
+        await send({"type": "http.response.body", "body": f"page for {accept}".encode()})  # type: ignore[operator]
+
+    middleware = PageCacheMiddleware(app, _live())  # type: ignore[arg-type]
+
+    async def get(accept: str) -> bytes:
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        async def receive() -> dict:
+            return {"type": "http.request"}
+
+        scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                 "headers": [(b"host", b"braided.test"), (b"accept-language", accept.encode())]}
+        await middleware(scope, receive, send)  # type: ignore[arg-type]
+        return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+    async def run() -> None:
+        await get("en-US,en;q=0.9")
+        assert await get("en-GB,en;q=0.8") == b"page for en-US,en;q=0.9"  # English: one entry
+        await get("ja-JP,ja;q=0.9")
+        assert await get("ja") == b"page for ja-JP,ja;q=0.9"  # Japanese: its own entry
+        assert await get("ko-KR") == b"page for ko-KR"
+
+    asyncio.run(run())
+    assert renders == ["en-US,en;q=0.9", "ja-JP,ja;q=0.9", "ko-KR"]
