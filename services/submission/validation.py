@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,10 @@ TITLE_MAX = 120
 BODY_MIN = 20
 BODY_MAX = 20_000
 PEN_NAME_MAX = 40
+
+# The form's comma lists, typed in any script: the fullwidth comma (，) and the
+# ideographic one (、) of Chinese and Japanese keyboards separate as "," does.
+_LIST_SEPARATORS = re.compile(r"[,，、]")
 
 
 @dataclass(frozen=True)
@@ -186,8 +191,8 @@ def validate_form(state: FormState) -> StoryInput:
     chosen_themes = [themes[t.casefold()] for t in state.themes if t.casefold() in themes]
     warnings = {c.casefold(): c for c in CONTENT_WARNINGS}
     cws = [warnings.get(c.casefold(), c) for c in state.cw]
-    cws += [c for c in state.cw_other.split(",")]
-    tags = [t for t in state.heritage.split(",")] + list(state.heritage_pick)
+    cws += _LIST_SEPARATORS.split(state.cw_other)
+    tags = _LIST_SEPARATORS.split(state.heritage) + list(state.heritage_pick)
     glossary = parse_glossary_lines(state.glossary)
     if isinstance(glossary, str):
         errors["glossary"], glossary = glossary, []

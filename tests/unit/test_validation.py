@@ -1,6 +1,6 @@
 import pytest
 
-from services.submission.validation import BODY_MAX, TITLE_MAX, Invalid, validate_story
+from services.submission.validation import BODY_MAX, TITLE_MAX, FormState, Invalid, validate_form, validate_story
 
 BODY = "A story long enough to be accepted by the form."
 
@@ -71,3 +71,10 @@ def test_real_names_in_any_script_and_scripts_side_by_side_pass() -> None:
         assert validate_story({"title": "t", "body": BODY, "pen_name": name}).pen_name == name
     tags = [n for n in names if "🌸" not in n]  # tags are words, not pictures
     assert validate_story({"title": "t", "body": BODY, "tags": tags}).tags == tags
+
+
+def test_the_forms_comma_lists_split_on_chinese_and_japanese_commas_too() -> None:
+    story = validate_form(FormState(title="t", body=BODY, heritage="菲律宾，韩国、Scottish, 日本",
+                                    cw_other="grief，racism"))
+    assert story.tags == ["菲律宾", "韩国", "Scottish", "日本"]
+    assert story.content_warnings == ["grief", "racism"]

@@ -31,7 +31,8 @@ def test_public_pages_in_every_language_at_360px(stack: Stack, story: str, new_p
                                                  js: bool) -> None:
     pub, sub = stack.url("publishing").rstrip("/"), stack.url("submission").rstrip("/")
     pages = {"stories": f"{pub}/", "story": f"{pub}/stories/{story}", "tags": f"{pub}/tags",
-             "support": f"{pub}/support", "share": f"{sub}/", "status": f"{sub}/status",
+             "support": f"{pub}/support", "prompts": f"{pub}/prompts", "glossary": f"{pub}/glossary",
+             "feeds": f"{pub}/feeds", "share": f"{sub}/", "status": f"{sub}/status", "guidelines": f"{sub}/guidelines",
              "privacy": f"{sub}/privacy"}
     failures = {}
     for name, url in pages.items():
