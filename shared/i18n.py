@@ -225,7 +225,13 @@ def _newstyle(t: _gettext.NullTranslations) -> dict[str, Callable[..., str]]:
             return t.gettext(message.msgid) % message.values if message.values else t.gettext(message.msgid)
         return t.gettext(message)
 
-    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext, "translate": tr}
+    def labels(values: list[str] | None) -> str:
+        """Content warnings or tags for one line: the fixed ones (shared/taxonomy.py)
+        in this language, the author's own as she wrote them."""
+        return ", ".join(tr(v) for v in values or ())
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext, "translate": tr,
+            "labels": labels}
 
 
 @functools.cache
@@ -263,6 +269,7 @@ def install(env: jinja2.Environment) -> None:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         null.gettext, null.ngettext, newstyle=True, pgettext=null.pgettext)
     env.globals.update(lang=DEFAULT, url=lambda path: path, lang_explicit=False, translate=lambda m: m or "",
+                       labels=lambda values: ", ".join(values or ()),
                        day=lambda d: d.strftime("%-d %B %Y"))
 
 

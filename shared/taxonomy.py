@@ -13,6 +13,13 @@ from __future__ import annotations
 
 import unicodedata
 
+
+def N_(label: str) -> str:  # noqa: N802 (gettext's own name for this marker)
+    """Marks a fixed theme or content warning for the catalogs (babel.cfg): the stored
+    value stays English, pages show it in the reader's language (`translate`)."""
+    return label
+
+
 TAG_MAX = 40
 TAGS_MAX = 12
 CONTENT_WARNING_MAX = 60
@@ -49,30 +56,30 @@ def content_warnings_problem(warnings: list[str]) -> str | None:
 
 
 THEMES: tuple[str, ...] = (
-    "sharing experiences",
-    "family and tradition",
-    "food and festivals",
-    "language",
-    "coming out",
-    "stereotypes",
-    "visibility",
-    "resilience and support",
-    "solidarity",
-    "intersectionality",
+    N_("sharing experiences"),
+    N_("family and tradition"),
+    N_("food and festivals"),
+    N_("language"),
+    N_("coming out"),
+    N_("stereotypes"),
+    N_("visibility"),
+    N_("resilience and support"),
+    N_("solidarity"),
+    N_("intersectionality"),
 )
 
 CONTENT_WARNINGS: tuple[str, ...] = (
-    "racism",
-    "homophobia",
-    "family rejection",
-    "violence",
-    "self-harm",
-    "suicide",
-    "sexual violence",
-    "abuse",
-    "eating disorders",
-    "grief and loss",
-    "mental health",
+    N_("racism"),
+    N_("homophobia"),
+    N_("family rejection"),
+    N_("violence"),
+    N_("self-harm"),
+    N_("suicide"),
+    N_("sexual violence"),
+    N_("abuse"),
+    N_("eating disorders"),
+    N_("grief and loss"),
+    N_("mental health"),
 )
 
 _THEME_KEYS = {t.casefold() for t in THEMES}

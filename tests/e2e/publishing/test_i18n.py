@@ -50,3 +50,15 @@ def test_page_cache_serves_each_language_its_own_page(stack: Stack) -> None:
         seen.setdefault(accept, etag)
         assert seen[accept] == etag
     assert len(set(seen.values())) == 3
+
+
+def test_fixed_themes_and_content_warnings_read_in_the_language_but_keep_their_values(stack: Stack) -> None:
+    """The form's theme and content-warning boxes, and the themes on /tags, show the
+    page's language; what is posted and linked stays the stored English value."""
+    form = _get(stack, "submission", "/?lang=ja").text
+    assert "家族と伝統" in form and "人種差別" in form
+    assert 'value="family and tradition"' in form and 'value="racism"' in form
+    tags = _get(stack, "publishing", "/tags?lang=zh-Hant").text
+    assert "美食與節慶" in tags
+    theme = _get(stack, "publishing", "/tags/food%20and%20festivals?lang=ja").text
+    assert re.search(r"<h1>[^<]*食べ物とお祭り", theme), theme[:400]
