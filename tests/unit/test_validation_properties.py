@@ -12,10 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.submission import validation as v
+from services.submission.exchange import EXCHANGE_FIELDS
 from shared import taxonomy
 from shared.text import BIDI_CONTROLS
 
-FIELDS = ("title", "body", "pen_name", "tags", "content_warnings")
+# A story's fields, the exchange's included (a generated dict can hold "prompt_id").
+FIELDS = ("title", "body", "pen_name", "tags", "content_warnings", *EXCHANGE_FIELDS)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
