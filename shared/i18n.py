@@ -27,6 +27,8 @@ from babel.support import Translations
 from markupsafe import Markup
 from starlette.requests import Request
 
+from shared.qvalues import quality_list
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 DEFAULT = "en"
@@ -154,18 +156,8 @@ def from_accept_language(header: str | None) -> str | None:
     """The shipped language the header prefers most (by q, then order), or None."""
     if not header:
         return None
-    ranked: list[tuple[float, int, str]] = []
-    for i, item in enumerate(header.split(",")[:32]):  # bounded: the header is the client's
-        tag, _, params = item.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        if q > 0 and tag.strip() and tag.strip() != "*":
-            ranked.append((-q, i, tag))
+    items = quality_list(header, limit=32)  # bounded: the header is the client's
+    ranked = [(-q, i, tag) for i, (tag, q) in enumerate(items) if q > 0 and tag and tag != "*"]
     for _, _, tag in sorted(ranked):
         if (found := match(tag)) is not None:
             return found

@@ -41,6 +41,7 @@ from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import i18n
+from shared.qvalues import quality_list
 
 log = logging.getLogger("braided.publishing.pagecache")
 
@@ -142,17 +143,7 @@ def _tags(path: str) -> frozenset[str] | None:
 
 def _accepts(header: bytes) -> str | None:
     """br or gzip, as the client's Accept-Encoding allows (q=0 refuses)."""
-    offered: dict[str, float] = {}
-    for part in header.decode("latin-1").lower().split(","):
-        name, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        offered[name.strip()] = q
+    offered = dict(quality_list(header.decode("latin-1").lower()))
     for coding in ("br", "gzip"):
         if offered.get(coding, offered.get("*", 0.0)) > 0:
             return coding
