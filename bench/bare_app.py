@@ -2,8 +2,8 @@
 on its own PostgreSQL and NATS, with nothing else (no templates engine, no
 middleware, no cache). Same tables and indexes as publishing's read model (its
 migrations are applied as they are), same queries as services/publishing/feed.py;
-a POST inserts a story and an outbox row in one transaction and a relay publishes
-the event to JetStream, as submission does.
+a POST inserts a story and an outbox row in one transaction and wakes the relay in
+its process, which publishes the event to JetStream, as submission does.
 
     BARE_DSN=postgresql://... BARE_NATS=nats://... uvicorn bench.bare_app:app \
         --loop uvloop --http httptools --no-access-log
@@ -123,7 +123,7 @@ async def submit(request: Request) -> Response:
                            story_id, data["title"], data["body"], data.get("tags") or [])
         await conn.execute("INSERT INTO outbox (subject, payload) VALUES ('bare.submitted', $1)",
                            json.dumps({"story_id": str(story_id), "title": data["title"], "body": data["body"]}))
-        await conn.execute("NOTIFY bare_outbox")
+    request.app.state.wake.set()  # committed: the relay in this process sends it (as Braided's does)
     return JSONResponse({"receipt": os.urandom(16).hex(), "status": "received"}, status_code=202)
 
 
@@ -153,9 +153,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     nc = await nats.connect(os.environ["BARE_NATS"])
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name="BARE", subjects=["bare.>"], duplicate_window=120))
-    listen = await asyncpg.connect(dsn)
-    wake = asyncio.Event()
-    await listen.add_listener("bare_outbox", lambda *_: wake.set())
+    app.state.wake = wake = asyncio.Event()
     relay = asyncio.create_task(_relay(app.state.pool, js, wake))
     try:
         yield
@@ -163,7 +161,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await relay
-        await listen.close()
         await nc.close()
         await app.state.pool.close()
 

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from prometheus_client import Counter
 
+from shared import relaywake
 from shared.config import nats_servers
 from shared.db import DB_DOWN
 from shared.events import EVENT_TYPES, STREAM, STREAM_SUBJECTS, BadEvent, Event, decode
@@ -110,12 +111,14 @@ async def publish(js: JetStreamContext, event: Event) -> int:
     return ack.seq
 
 
-async def publish_many(js: JetStreamContext, events: list[Event]) -> list[int]:
+async def publish_many(js: JetStreamContext, events: list[Event], bodies: list[bytes] | None = None) -> list[int]:
     """Publish a batch without waiting for each ack before sending the next: the
     messages go out in order on one connection (so the stream keeps their order) and
-    the acks are awaited together. Returns each message's stream sequence."""
-    acks = [await js.publish_async(e.subject, e.to_json(), stream=STREAM, headers={"Nats-Msg-Id": e.id})
-            for e in events]
+    the acks are awaited together. Returns each message's stream sequence. `bodies`,
+    if given, are the events' JSON as already encoded (the outbox's copy)."""
+    bodies = bodies if bodies is not None else [e.to_json() for e in events]
+    acks = [await js.publish_async(e.subject, body, stream=STREAM, headers={"Nats-Msg-Id": e.id})
+            for e, body in zip(events, bodies, strict=True)]
     try:
         return [ack.seq for ack in await asyncio.wait_for(asyncio.gather(*acks), 5)]  # as publish's timeout
     except BaseException:
@@ -324,6 +327,7 @@ class Consumer:
             for item in items:
                 await self._apply(*item)
             return
+        relaywake.committed(self.pool)  # a handler may have written the outbox
         for msg, event, fresh in outcomes:
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
             await msg.ack()
@@ -336,6 +340,7 @@ class Consumer:
                     " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
                 if fresh:
                     await self.handlers[event.type](conn, event, *prepared)
+            relaywake.committed(self.pool)  # a handler may have written the outbox
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
         except DB_DOWN as e:
             # The database is away (restart, failover): not the message's fault, so it

@@ -35,6 +35,18 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to send.
+
+    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a round trip and a statement per request (8% of the
+    submission process's CPU under load, py-spy). Braided's pooled connections keep
+    no session state to undo: no session SET (only SET LOCAL), LISTEN, advisory lock
+    or held cursor; migrations and the page cache's listener use connections of their
+    own (tests/unit/test_architecture.py holds the code to that). asyncpg still rolls
+    back a transaction left open and drops the Python-side listeners before this."""
+
+
 async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose search_path is the service's own schema, so its SQL cannot
     reach another service's tables by accident."""
@@ -44,6 +56,7 @@ async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"braided-{schema}"},
         init=init_connection,
+        reset=keep_session,
         # A PostgreSQL outage should fail requests quickly (503), not hang them.
         timeout=5,
         command_timeout=30,

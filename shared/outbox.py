@@ -1,10 +1,16 @@
 """Transactional outbox: `enqueue` inside the business transaction, `Relay` publishes.
 
-`enqueue` also wakes the relay: a PostgreSQL NOTIFY, which the database delivers
-when the transaction commits (and never if it rolls back), to the relay that
-LISTENs on its schema's channel. So no caller has to remember to wake it, and
-every replica's relay hears every commit; a relay that misses a notification (its
-listening connection was lost) still finds the row on its next poll.
+Open that transaction with `outbox.transaction(pool)`: once it has committed (never
+if it rolls back) it wakes this process's relay for the pool's schema, in memory.
+Every process that writes an outbox runs that schema's relay, so the writer's own
+relay sends the event at once; the other replicas' relays (and a writer with no
+relay, such as a command) find rows on their next poll, every `interval` seconds.
+
+Why not a PostgreSQL NOTIFY from the transaction, as before: PostgreSQL serialises
+the commits of every transaction that notifies (one database-wide lock, held through
+the commit's WAL flush), so under a burst of submissions each commit waited for all
+the others' disk flushes, and every relay of every schema woke for every commit.
+Measured with `make bench-http`, that lock was the largest wait of the POST path.
 
 When a story is withdrawn or purged, `erase_story_events` (in that transaction)
 marks the events this service sent about it; the relay erases them from the
@@ -14,15 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
+from shared import relaywake
 from shared.bus import NATS_DOWN, erase, publish_many
 from shared.db import DB_DOWN
 from shared.events import Event, decode
@@ -35,27 +42,33 @@ ERASED = Counter("braided_outbox_erased_total", "Sent events erased from the str
 PENDING = Gauge("braided_outbox_pending", "Outbox events waiting to be published", ["schema"])
 
 
-# One channel; the payload names the schema whose outbox has a new row.
-CHANNEL = "braided_outbox"
-
-
 async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
     """Write `event` to the outbox; call inside the transaction of the change it
-    describes. The relay is woken when that transaction commits."""
-    # One statement, one round trip: the row and the wake-up.
-    await conn.execute(
-        f"WITH event AS ({INSERT}) SELECT pg_notify($5, current_schema())", *row(event), CHANNEL)
+    describes, opened with `transaction(pool)` so the relay is woken when it commits."""
+    await conn.execute(INSERT, *row(event))
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction; after it commits, this process's relay wakes."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield conn
+    relaywake.committed(pool)
 
 
 # The outbox row of an event, for statements that write it beside the change itself
 # (a CTE; the arguments are `row(event)` at $1-$4).
 COLUMNS = "event_id, subject, payload, story_id"
-INSERT = f"INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4)"
+# The payload goes as the event's JSON text ($3::text::jsonb), not as a Python object
+# for asyncpg's jsonb codec to serialise again: one encoding per event, not three.
+PAYLOAD = "$3::text::jsonb"
+INSERT = f"INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, {PAYLOAD}, $4)"
 
 
 def row(event: Event) -> tuple[Any, ...]:
-    """The values of COLUMNS, the arguments of INSERT."""
-    return event.id, event.subject, json.loads(event.to_json()), event.story_id
+    """The values of COLUMNS, the arguments of INSERT (the payload at PAYLOAD)."""
+    return event.id, event.subject, event.to_json().decode(), event.story_id
 
 
 async def erase_story_events(conn: asyncpg.Connection, story_ids: list[uuid.UUID]) -> None:
@@ -81,34 +94,6 @@ class Relay:
     def __init__(self, pool: asyncpg.Pool, js: JetStreamContext, schema: str, interval: float = 0.2) -> None:
         self.pool, self.js, self.schema, self.interval = pool, js, schema, interval
         self.wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
-
-    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        if payload == self.schema:
-            self.wake.set()
-
-    async def _listen(self) -> None:
-        """Hold one connection that LISTENs for enqueue's NOTIFY (again after it was lost)."""
-        if self._listener is not None:
-            if _alive(self._listener):
-                return
-            await self._unlisten()
-        conn = await self.pool.acquire()
-        try:
-            await conn.add_listener(CHANNEL, self._notified)
-        except BaseException:
-            await self.pool.release(conn)
-            raise
-        self._listener = conn
-
-    async def _unlisten(self) -> None:
-        conn, self._listener = self._listener, None
-        if conn is None:
-            return
-        with contextlib.suppress(*DB_DOWN, asyncpg.PostgresError):
-            await conn.remove_listener(CHANNEL, self._notified)
-        with contextlib.suppress(asyncpg.InterfaceError):  # the pool took it back when it was lost
-            await self.pool.release(conn)
 
     async def run_once(self, limit: int = 100) -> int:
         """Publish what is waiting and erase what is marked; returns how many rows."""
@@ -119,12 +104,14 @@ class Relay:
             # every consumer's inbox drop.
             await conn.execute("SET LOCAL synchronous_commit = off")
             rows = await conn.fetch(
-                "SELECT event_id, payload FROM outbox WHERE published_on IS NULL"
+                "SELECT event_id, payload::text AS payload FROM outbox WHERE published_on IS NULL"
                 " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
             if rows:
                 # One batch on the wire and one UPDATE: under a burst of submissions the
-                # relay costs a few round trips per batch, not two per event.
-                seqs = await publish_many(self.js, [decode(json.dumps(r["payload"]).encode()) for r in rows])
+                # relay costs a few round trips per batch, not two per event. Each event
+                # is checked against the contract (decode) and sent as it is stored.
+                bodies = [r["payload"].encode() for r in rows]
+                seqs = await publish_many(self.js, [decode(b) for b in bodies], bodies)
                 await conn.execute(
                     "UPDATE outbox SET published_on = current_date, stream_seq = s.seq"
                     " FROM unnest($1::uuid[], $2::bigint[]) AS s(event_id, seq) WHERE outbox.event_id = s.event_id",
@@ -143,16 +130,16 @@ class Relay:
         return sent + erased
 
     async def run(self) -> None:
+        relaywake.register(self.pool, self.wake)
         try:
             await self._relay()
         finally:
-            await self._unlisten()
+            relaywake.unregister(self.pool, self.wake)
 
     async def _relay(self) -> None:
         backoff = self.interval
         while True:
             try:
-                await self._listen()
                 while await self.run_once() > 0:
                     pass
                 PENDING.labels(self.schema).set(
@@ -175,9 +162,3 @@ class Relay:
             except TimeoutError:
                 pass
 
-
-def _alive(conn: asyncpg.Connection) -> bool:
-    try:
-        return not conn.is_closed()
-    except asyncpg.InterfaceError:  # the pool took the connection back when PostgreSQL dropped it
-        return False

@@ -12,6 +12,7 @@ import asyncpg
 
 from services.moderation import audit, exchange
 from services.moderation.auth import Moderator
+from shared import outbox
 from shared.events import new_event
 from shared.outbox import enqueue
 
@@ -91,7 +92,7 @@ async def decide(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, 
     is decided like a pending one, but only by a different moderator than the one
     who decided first (SameModerator). With `confirmations` 2, rejecting a pending
     item only proposes the rejection: no event until a second moderator confirms."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         # The row lock is the referee: of two moderators racing, the second waits
         # here, then finds the item no longer waiting.
         current = await conn.fetchrow(
@@ -153,7 +154,7 @@ async def takedown(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator
     """Unpublish an approved story: publishing deletes it (410) and the author's
     receipt shows the reason. Open reports on it are resolved. Raises Conflict
     when the story is not published (already taken down, or never approved)."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         done = await conn.fetchval(
             "UPDATE queue_items SET state = 'unpublished', unpublished_on = current_date, unpublished_by = $2,"
             " unpublished_reason = $3 WHERE story_id = $1 AND state = 'approved' RETURNING true",
@@ -171,7 +172,7 @@ async def takedown(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator
 
 async def dismiss_reports(pool: asyncpg.Pool, story_id: uuid.UUID, moderator: Moderator, note: str | None) -> int:
     """Keep the story published and close its open reports. Returns how many."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         resolved = await conn.fetch(
             "UPDATE reports SET resolved_on = current_date, resolved_by = $2, resolution = 'dismissed'"
             " WHERE story_id = $1 AND resolved_on IS NULL RETURNING report_id", story_id, moderator.id)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from shared import outbox
 from shared.events import Event, new_event
 from shared.outbox import enqueue
 from shared.text import clean_for_display, clean_label, clean_line, label_problem
@@ -117,7 +118,7 @@ def parse_prompt(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 async def publish_prompt(pool: asyncpg.Pool, moderator_id: int, prompt: dict[str, Any]) -> str:
     prompt_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         await conn.execute(
             "INSERT INTO prompts (prompt_id, title, description, opens_on, closes_on, created_by)"
             " VALUES ($1, $2, $3, $4, $5, $6)", prompt_id, prompt["title"], prompt["description"],
@@ -130,7 +131,7 @@ async def publish_prompt(pool: asyncpg.Pool, moderator_id: int, prompt: dict[str
 
 
 async def close_prompt(pool: asyncpg.Pool, prompt_id: uuid.UUID) -> bool:
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         closed = await conn.fetchval("UPDATE prompts SET closed_on = current_date WHERE prompt_id = $1"
                                      " AND closed_on IS NULL RETURNING closed_on", prompt_id)
         if closed is None:

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.moderation import audit
+from shared import outbox
 from shared.events import new_event
 from shared.outbox import enqueue
 from shared.text import clean_for_display, clean_line
@@ -70,7 +71,7 @@ async def current(pool: asyncpg.Pool) -> dict[str, Any]:
 
 
 async def save(pool: asyncpg.Pool, moderator_id: int, intro: str, entries: list[dict[str, str]]) -> int:
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         revision = await conn.fetchval(
             "INSERT INTO site_resources (id, revision, intro, entries, updated_by) VALUES (1, 1, $1, $2, $3)"
             " ON CONFLICT (id) DO UPDATE SET revision = site_resources.revision + 1, intro = EXCLUDED.intro,"

@@ -12,6 +12,7 @@ import uuid
 
 import asyncpg
 
+from shared import outbox
 from shared.events import new_event
 from shared.i18n import gettext_later
 from shared.outbox import enqueue
@@ -61,7 +62,7 @@ async def report(pool: asyncpg.Pool, story_id: uuid.UUID, reason: str) -> str:
     """Send the report; the reader's report code."""
     code = new_code()
     report_id = report_id_for(code)
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         await conn.execute("INSERT INTO report_outcomes (report_id, story_id) VALUES ($1, $2)", report_id, story_id)
         await enqueue(conn, new_event("StoryReported", story_id=str(story_id), report_id=str(report_id),
                                       reason=reason))

@@ -10,7 +10,7 @@ import asyncpg
 
 from services.submission import receipts
 from services.submission.validation import StoryInput
-from shared import outbox
+from shared import outbox, relaywake
 from shared.events import new_event
 from shared.i18n import gettext_later
 from shared.outbox import enqueue, erase_story_events
@@ -39,21 +39,22 @@ async def submit_story(pool: asyncpg.Pool, story: StoryInput, code: str | None =
     code = code or receipts.new_code()
     event = new_event("StorySubmitted", story_id=story_id, **asdict(story))
     async with pool.acquire() as conn:
-        # The story row, its outbox row and the relay's wake-up in ONE statement (one
-        # round trip, atomic without BEGIN/COMMIT): the event is written only if the
-        # story was. ON CONFLICT waits for a concurrent insert of the same code to
-        # commit or roll back, so two copies of one retry cannot both be stored.
+        # The story row and its outbox row in ONE statement (one round trip, atomic
+        # without BEGIN/COMMIT): the event is written only if the story was. ON
+        # CONFLICT waits for a concurrent insert of the same code to commit or roll
+        # back, so two copies of one retry cannot both be stored.
         stored = await conn.fetchval(
             "WITH story AS (INSERT INTO stories (story_id, receipt_digest, title, body, pen_name, tags,"
             " content_warnings, prompt_id, in_response_to, lang, translation, glossary)"
             " VALUES ($5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
             " ON CONFLICT (receipt_digest) DO NOTHING RETURNING story_id),"
-            f" event AS (INSERT INTO outbox ({outbox.COLUMNS}) SELECT $1, $2, $3, $4 FROM story)"
-            " SELECT story_id, pg_notify($17, current_schema()) FROM story",
+            f" event AS (INSERT INTO outbox ({outbox.COLUMNS}) SELECT $1, $2, {outbox.PAYLOAD}, $4 FROM story)"
+            " SELECT story_id FROM story",
             *outbox.row(event), story_id, receipts.digest(code), story.title, story.body, story.pen_name,
             story.tags, story.content_warnings, story.prompt_id, story.in_response_to, story.lang,
-            story.translation, story.glossary, outbox.CHANNEL)
+            story.translation, story.glossary)
         if stored is not None:
+            relaywake.committed(pool)  # the statement has committed: this process's relay sends it now
             return Submitted(code, "received", replayed=False)
         row = await conn.fetchrow("SELECT status, title, body FROM stories WHERE receipt_digest = $1",
                                   receipts.digest(code))
@@ -102,7 +103,7 @@ async def find_by_receipt(pool: asyncpg.Pool, raw_code: object) -> asyncpg.Recor
 async def withdraw(pool: asyncpg.Pool, story_id: uuid.UUID) -> bool:
     """Delete the story's content here, keep a tombstone so the receipt still
     answers `withdrawn`, and tell the other services to delete their copies."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         status = await conn.fetchval("SELECT status FROM stories WHERE story_id = $1 FOR UPDATE", story_id)
         if status is None or status == "withdrawn":
             return False
@@ -174,7 +175,7 @@ class AppealRefused(Exception):
 async def appeal(pool: asyncpg.Pool, story_id: uuid.UUID, message: str, days: int) -> None:
     """File the author's appeal of a rejection: once per story, within `days` of the
     rejection; the receipt then says `appealed` and moderation gets StoryAppealed."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with outbox.transaction(pool) as conn:
         row = await conn.fetchrow(
             "SELECT status, appealed, taken_down, status_changed_on >= current_date - $2::int AS in_time FROM stories"
             " WHERE story_id = $1 FOR UPDATE", story_id, days)

@@ -49,32 +49,47 @@ async def test_a_burst_is_published_in_order_and_each_row_gets_its_own_sequence(
 
 
 
-async def test_enqueue_wakes_a_listener_only_when_the_transaction_commits(pg_dsn: str) -> None:
+async def test_a_commit_wakes_the_running_relay_at_once_and_a_rollback_sends_nothing(
+        pg_dsn: str, nats_server: EmbeddedNats) -> None:
+    """The relay polls only every 60 s here, so an event sent within 5 s was sent because
+    `outbox.transaction` woke it after the commit; a rolled-back event is never sent."""
     import asyncio
 
-    from shared.db import connect
-    from shared.outbox import CHANNEL
+    from shared import outbox
 
     schema = f"relay_{uuid.uuid4().hex[:8]}"
     await migrate(pg_dsn, schema, sorted(COMMON_SQL.glob("*.sql")))
-    listener, writer = await connect(pg_dsn, schema), await connect(pg_dsn, schema)
-    heard: list[str] = []
-    await listener.add_listener(CHANNEL, lambda *args: heard.append(args[-1]))
+    pool = await create_pool(pg_dsn, schema, max_size=3)
+    creds = nats_server.credentials("submission")
+    nc = await bus.connect(nats_server.url, "test-relay", user=creds["NATS_USER"], password=creds["NATS_PASSWORD"])
+    await bus.ensure_stream(nc.jetstream())
+    relay = Relay(pool, nc.jetstream(), schema, interval=60)
+    task = asyncio.create_task(relay.run())
     try:
-        tr = writer.transaction()
-        await tr.start()
-        await enqueue(writer, new_event("StoryWithdrawn", story_id=str(uuid.uuid4())))
-        await tr.rollback()
-        async with writer.transaction():
-            await enqueue(writer, new_event("StoryWithdrawn", story_id=str(uuid.uuid4())))
-        for _ in range(50):
-            if schema in heard:
+        await asyncio.sleep(0.5)  # its first poll, at start, finds nothing; then it sleeps 60 s
+
+        class Undo(Exception):
+            pass
+
+        try:
+            async with outbox.transaction(pool) as conn:
+                await enqueue(conn, new_event("StoryWithdrawn", story_id=str(uuid.uuid4())))
+                raise Undo
+        except Undo:
+            pass
+        assert not relay.wake.is_set()  # nothing committed: nothing to wake for
+        async with outbox.transaction(pool) as conn:
+            await enqueue(conn, new_event("StoryWithdrawn", story_id=str(uuid.uuid4())))
+        sent = None
+        for _ in range(100):
+            sent = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_on IS NOT NULL")
+            if sent:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
-        # Other tests' relays share the channel: only this schema's wake-ups count.
-        assert heard.count(schema) == 1
-        assert await writer.fetchval("SELECT count(*) FROM outbox") == 1
+        assert sent == 1
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
     finally:
-        await listener.close()
-        await writer.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()
+        await pool.close()

@@ -154,3 +154,39 @@ def test_every_data_file_ships_in_the_package() -> None:
             if not any(_glob(r, p) for r in relative for p in patterns):
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+# Statements whose effect outlives a transaction on the connection: shared/db.py's pool
+# does not undo them on release (keep_session), so pooled code must not send them.
+# (SQL is written in capitals here, which keeps prose such as "set DETOXIFY_MODEL" out.)
+SESSION_STATE = re.compile(r"(?:^|;)\s*SET\s+(?!LOCAL\b)\w+\s*(?:=|TO\b)|\bLISTEN\s+\w|pg_advisory_lock|"
+                           r"\bDECLARE\b[^;]*\bWITH HOLD\b|set_config\([^)]*,\s*false\)")
+# Each of these sends such a statement on a connection of its own, never a pooled one.
+OWN_CONNECTION = {"shared.db", "services.publishing.pagecache"}
+
+
+def session_statements(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SESSION_STATE.search(node.value):
+            found.append(node.value)
+        if isinstance(node, ast.Attribute) and node.attr == "add_listener":
+            found.append("add_listener")
+    return found
+
+
+def test_pooled_code_leaves_no_session_state_behind() -> None:
+    offenders = {name: found for name, path in modules().items() if name not in OWN_CONNECTION
+                 and (found := session_statements(path.read_text()))}
+    assert offenders == {}
+
+
+def test_session_statements_are_recognised() -> None:
+    for sql in ("SET search_path TO x", "SET statement_timeout = 5", "LISTEN x", "SELECT pg_advisory_lock(1)",
+                "DECLARE c CURSOR WITH HOLD FOR SELECT 1", "SELECT set_config('a', 'b', false)"):
+        assert session_statements(f"q = {sql!r}"), sql
+    for sql in ("SET LOCAL synchronous_commit = off", "UPDATE stories SET status = $2",
+                "SELECT pg_advisory_xact_lock(1)", "SELECT set_config('a', 'b', true)"):
+        assert not session_statements(f"q = {sql!r}"), sql
+    assert session_statements("conn.add_listener('c', f)")
+    assert "shared.db" in modules() and "services.publishing.pagecache" in modules()

@@ -3,6 +3,7 @@ late event changes nothing."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from services.moderation.handlers import file_story, on_withdrawn
@@ -25,7 +26,7 @@ async def test_a_screened_story_is_filed_and_its_receipt_told() -> None:
     [row] = conn.statements("INSERT INTO queue_items")
     assert row[0] == uuid.UUID(STORY) and row[6:8] == ("flagged", 2.6)
     [outbox] = conn.statements("INSERT INTO outbox")
-    assert outbox[1] == "stories.screened" and outbox[2]["data"] == {"story_id": STORY, "label": "flagged"}
+    assert outbox[1] == "stories.screened" and json.loads(outbox[2])["data"] == {"story_id": STORY, "label": "flagged"}
 
 
 async def test_a_story_filed_twice_or_after_its_withdrawal_sends_nothing() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.moderation.screen.normalise import cluster_end, normalise_for_screen
+from services.moderation.screen.normalise import _by_cluster, cluster_end, normalise_for_screen
 from shared.text import BIDI_CONTROLS, clean_for_display, clean_line
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -25,6 +25,12 @@ tricky = st.text(alphabet=st.one_of(
 def test_normalise_is_idempotent(text: str) -> None:
     once, _ = normalise_for_screen(text)
     assert normalise_for_screen(once)[0] == once
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_ascii_shortcut_reads_as_the_character_by_character_copy(text: str) -> None:
+    assert normalise_for_screen(text) == _by_cluster(text)
 
 
 @given(tricky)

@@ -20,6 +20,15 @@ def normalise_for_screen(text: str) -> tuple[str, list[int]]:
     combining marks after it, so that `e` + U+0301 (or `e`, a zero-width space,
     U+0301) reads as `é`, as the precomposed letter does. Each character of a
     cluster points at the cluster's first display character."""
+    if text.isascii():
+        # ASCII has no format characters and NFKC leaves it as it is: the copy is the
+        # text (a story in English or another ASCII-only writing costs microseconds, not
+        # a loop per character).
+        return text, list(range(len(text)))
+    return _by_cluster(text)
+
+
+def _by_cluster(text: str) -> tuple[str, list[int]]:
     kept = [(i, ch) for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf"]
     out: list[str] = []
     offsets: list[int] = []

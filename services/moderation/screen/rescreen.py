@@ -18,6 +18,7 @@ from services.moderation.screen.model import ScreenModel
 from services.moderation.screen.policy import Policy
 from services.moderation.screen.terms import Terms
 from services.moderation.screen_parts import screen_data
+from shared import outbox
 from shared.events import new_event
 from shared.outbox import enqueue
 
@@ -42,7 +43,7 @@ async def rescreen_unscreened(pool: asyncpg.Pool, model: ScreenModel, terms: Cal
         async for n, result in screen_data(model, stories, await terms(), policy):
             if result.label == "unscreened":  # the model failed on it: it stays for people to read
                 continue
-            async with pool.acquire() as conn, conn.transaction():
+            async with outbox.transaction(pool) as conn:
                 updated = await conn.fetchval(
                     "UPDATE queue_items SET label = $2, severity = $3, scores = $4, passages = $5, term_hits = $6,"
                     " model = $7 WHERE story_id = $1 AND state = 'pending' AND label = 'unscreened'"
