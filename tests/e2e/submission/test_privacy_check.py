@@ -29,7 +29,9 @@ def test_preview_lists_identifying_details_and_sending_still_works(stack: Stack)
         assert "never\n  stops you sending" in text or "never stops you sending" in text
         sent = b.post("/stories", fields | {"action": "send"})
         assert sent.status_code == 201  # advice only: nothing is blocked
-        clean = b.post("/stories", {"title": unique("Plain "), "body": "Our kitchen smelled of star anise.",
+        # A fixed title: a preview stores nothing, and a random hex suffix is all digits
+        # in about 2% of runs, which the check rightly reads as a phone number.
+        clean = b.post("/stories", {"title": "Plain kitchen", "body": "Our kitchen smelled of star anise.",
                                     "action": "preview"})
         assert 'id="privacy-clear"' in clean.text
     finally:
