@@ -111,12 +111,11 @@ async def publish(js: JetStreamContext, event: Event) -> int:
     return ack.seq
 
 
-async def publish_many(js: JetStreamContext, events: list[Event], bodies: list[bytes] | None = None) -> list[int]:
+async def publish_many(js: JetStreamContext, events: list[Event], bodies: list[bytes]) -> list[int]:
     """Publish a batch without waiting for each ack before sending the next: the
     messages go out in order on one connection (so the stream keeps their order) and
-    the acks are awaited together. Returns each message's stream sequence. `bodies`,
-    if given, are the events' JSON as already encoded (the outbox's copy)."""
-    bodies = bodies if bodies is not None else [e.to_json() for e in events]
+    the acks are awaited together. Returns each message's stream sequence. `bodies`
+    are the events' JSON as already encoded (the outbox's copy)."""
     acks = [await js.publish_async(e.subject, body, stream=STREAM, headers={"Nats-Msg-Id": e.id})
             for e, body in zip(events, bodies, strict=True)]
     try:
@@ -310,7 +309,8 @@ class Consumer:
             await self._apply(*items[0])
             return
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            # A handler may write the outbox: this process's relay wakes after the commit.
+            async with relaywake.transaction(self.pool) as conn:
                 outcomes = []
                 for msg, event, *prepared in items:
                     fresh = await conn.fetchval(
@@ -327,20 +327,18 @@ class Consumer:
             for item in items:
                 await self._apply(*item)
             return
-        relaywake.committed(self.pool)  # a handler may have written the outbox
         for msg, event, fresh in outcomes:
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
             await msg.ack()
 
     async def _apply(self, msg, event: Event, *prepared: Any) -> None:
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with relaywake.transaction(self.pool) as conn:
                 fresh = await conn.fetchval(
                     "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
                     " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
                 if fresh:
                     await self.handlers[event.type](conn, event, *prepared)
-            relaywake.committed(self.pool)  # a handler may have written the outbox
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
         except DB_DOWN as e:
             # The database is away (restart, failover): not the message's fault, so it

@@ -19,10 +19,8 @@ stream, so their copy of the text does not outlive the story by STREAM_MAX_AGE_D
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -48,13 +46,9 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
     await conn.execute(INSERT, *row(event))
 
 
-@contextlib.asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a transaction; after it commits, this process's relay wakes."""
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            yield conn
-    relaywake.committed(pool)
+# Where services open the transaction that enqueues (shared/relaywake.py holds it, so
+# that the bus's consumers use the same one).
+transaction = relaywake.transaction
 
 
 # The outbox row of an event, for statements that write it beside the change itself

@@ -1,4 +1,5 @@
-"""Wake this process's outbox relay once a transaction that wrote the outbox commits.
+"""Wake this process's outbox relay once a transaction that wrote the outbox commits
+(`transaction(pool)`, or `committed(pool)` after a single statement).
 
 Every process that writes an outbox runs that schema's relay (shared/runtime.py), so
 the writer wakes its own relay in memory, with no round trip and no NOTIFY; other
@@ -9,6 +10,8 @@ whose handlers write outboxes) need it, and the outbox already imports the bus."
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -30,3 +33,13 @@ def committed(pool: asyncpg.Pool) -> None:
     """Call after a transaction on `pool` that enqueued has committed: wakes the relay."""
     if (wake := _WAKE.get(id(pool))) is not None:
         wake.set()
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction; after it commits (not if it rolls back), this
+    process's relay for `pool` wakes."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            yield conn
+    committed(pool)
