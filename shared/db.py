@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 
 from shared.config import Settings
+from shared.fairpool import create_fair_pool
 
 log = logging.getLogger("braided.db")
 
@@ -50,7 +51,8 @@ async def keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose search_path is the service's own schema, so its SQL cannot
     reach another service's tables by accident."""
-    return await asyncpg.create_pool(
+    # Connections in the order they were asked for (shared/fairpool.py).
+    return await create_fair_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,

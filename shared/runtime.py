@@ -19,7 +19,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from shared import bus
+from shared import bus, heap
 from shared.config import Settings
 from shared.db import create_pool, migrate, migration_files
 from shared.metrics_listener import MetricsListener
@@ -74,6 +74,8 @@ async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, wi
         rt.tasks.append(asyncio.create_task(
             run_purges(pool, schema, purge, settings.retention_days, settings.retention_sweep_seconds,
                        settings.stream_max_age_days), name=f"{schema}-retention"))
+    # Everything start-up made lives as long as the process: out of the collector's way.
+    heap.freeze_startup_heap()
     try:
         yield rt
     finally:

@@ -387,5 +387,6 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[*edges.edge_middleware(settings, settings.submission_url()), Middleware(SecurityHeaders),
                     Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=exception_handlers() | {404: not_found},
-        lifespan=lifespan("submission", HERE, settings, consumers=_consumers, purge=retention.purge),
+        lifespan=lifespan("submission", HERE, settings, consumers=_consumers, purge=retention.purge,
+                          pool_size=settings.submission_db_pool_size),
     )
