@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -38,6 +39,8 @@ RELAYED = Counter("braided_outbox_relayed_total", "Outbox events published", ["s
 ERASED = Counter("braided_outbox_erased_total", "Sent events erased from the stream (story withdrawn or purged)",
                  ["schema"])
 PENDING = Gauge("braided_outbox_pending", "Outbox events waiting to be published", ["schema"])
+BATCH = 100  # rows the relay sends (and erases) per transaction
+PENDING_EVERY = 1.0  # seconds between counts of the backlog for PENDING
 
 
 async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
@@ -89,7 +92,7 @@ class Relay:
         self.pool, self.js, self.schema, self.interval = pool, js, schema, interval
         self.wake = asyncio.Event()
 
-    async def run_once(self, limit: int = 100) -> int:
+    async def run_once(self, limit: int = BATCH) -> int:
         """Publish what is waiting and erase what is marked; returns how many rows."""
         sent = erased = 0
         async with self.pool.acquire() as conn, conn.transaction():
@@ -132,12 +135,21 @@ class Relay:
 
     async def _relay(self) -> None:
         backoff = self.interval
+        counted = 0.0
         while True:
+            # Cleared before looking, so a commit from here on wakes the next round:
+            # rows committed before are seen by this one.
+            self.wake.clear()
             try:
-                while await self.run_once() > 0:
+                # Another round at once only after a full batch. Under a burst the relay
+                # is woken for every commit; an empty second look after each batch cost
+                # a transaction of five statements, and counting the backlog another.
+                while await self.run_once(BATCH) >= BATCH:
                     pass
-                PENDING.labels(self.schema).set(
-                    await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_on IS NULL"))
+                if time.monotonic() - counted >= PENDING_EVERY:
+                    PENDING.labels(self.schema).set(
+                        await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_on IS NULL"))
+                    counted = time.monotonic()
                 backoff = self.interval
             except asyncio.CancelledError:
                 raise
@@ -150,9 +162,9 @@ class Relay:
             except Exception:
                 log.exception("relay %s: unexpected error", self.schema)
                 backoff = 2.0
-            self.wake.clear()
+            if backoff > self.interval:
+                self.wake.clear()  # after a failure, the back-off holds however many commits come
             try:
                 await asyncio.wait_for(self.wake.wait(), backoff)
             except TimeoutError:
                 pass
-

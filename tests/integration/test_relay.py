@@ -4,7 +4,12 @@ its own stream sequence."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
 
 from shared import bus
 from shared.db import COMMON_SQL, create_pool, migrate
@@ -48,15 +53,10 @@ async def test_a_burst_is_published_in_order_and_each_row_gets_its_own_sequence(
         await pool.close()
 
 
-
-async def test_a_commit_wakes_the_running_relay_at_once_and_a_rollback_sends_nothing(
-        pg_dsn: str, nats_server: EmbeddedNats) -> None:
-    """The relay polls only every 60 s here, so an event sent within 5 s was sent because
-    `outbox.transaction` woke it after the commit; a rolled-back event is never sent."""
-    import asyncio
-
-    from shared import outbox
-
+@contextlib.asynccontextmanager
+async def _running_relay(pg_dsn: str, nats_server: EmbeddedNats) -> AsyncIterator[tuple[asyncpg.Pool, Relay]]:
+    """A relay running on a fresh schema, polling only every 60 s: an event it sends
+    within seconds was sent because something woke it."""
     schema = f"relay_{uuid.uuid4().hex[:8]}"
     await migrate(pg_dsn, schema, sorted(COMMON_SQL.glob("*.sql")))
     pool = await create_pool(pg_dsn, schema, max_size=3)
@@ -66,6 +66,21 @@ async def test_a_commit_wakes_the_running_relay_at_once_and_a_rollback_sends_not
     relay = Relay(pool, nc.jetstream(), schema, interval=60)
     task = asyncio.create_task(relay.run())
     try:
+        yield pool, relay
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()
+        await pool.close()
+
+
+async def test_a_commit_wakes_the_running_relay_at_once_and_a_rollback_sends_nothing(
+        pg_dsn: str, nats_server: EmbeddedNats) -> None:
+    """The relay polls only every 60 s here, so an event sent within 5 s was sent because
+    `outbox.transaction` woke it after the commit; a rolled-back event is never sent."""
+    from shared import outbox
+
+    async with _running_relay(pg_dsn, nats_server) as (pool, relay):
         await asyncio.sleep(0.5)  # its first poll, at start, finds nothing; then it sleeps 60 s
 
         class Undo(Exception):
@@ -88,8 +103,25 @@ async def test_a_commit_wakes_the_running_relay_at_once_and_a_rollback_sends_not
             await asyncio.sleep(0.05)
         assert sent == 1
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await nc.close()
-        await pool.close()
+
+
+async def test_one_wake_sends_a_backlog_of_several_batches(pg_dsn: str, nats_server: EmbeddedNats) -> None:
+    """The relay looks again at once only after a full batch (shared/outbox.py BATCH):
+    one wake still sends a backlog two and a half batches long, within seconds, though
+    the relay polls only every 60 s."""
+    from shared import outbox, relaywake
+
+    backlog = outbox.BATCH * 5 // 2
+    async with _running_relay(pg_dsn, nats_server) as (pool, _relay):
+        await asyncio.sleep(0.5)  # its first poll finds nothing; then it sleeps 60 s
+        async with pool.acquire() as conn, conn.transaction():  # no wake: as another replica's commit
+            for _ in range(backlog):
+                await enqueue(conn, new_event("StoryWithdrawn", story_id=str(uuid.uuid4())))
+        relaywake.committed(pool)
+        sent = 0
+        for _ in range(200):
+            sent = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_on IS NOT NULL")
+            if sent == backlog:
+                break
+            await asyncio.sleep(0.05)
+        assert sent == backlog
