@@ -8,25 +8,31 @@ import asyncpg
 
 from services.moderation import audit, exchange
 from services.moderation.screen.policy import ScreenResult
+from shared import outbox
 from shared.events import Event, new_event
-from shared.outbox import enqueue, erase_story_events
+from shared.outbox import erase_story_events
 
 
 async def file_story(conn: asyncpg.Connection, event: Event, result: ScreenResult) -> None:
     """StorySubmitted, once screened (the screening workers' consumer prepares each
     batch with the screen): into the queue, and tell the author's receipt it is in review."""
     d = event.data
-    if await conn.fetchval("SELECT true FROM withdrawn_stories WHERE story_id = $1", uuid.UUID(d["story_id"])):
-        return
+    screened = new_event("StoryScreened", story_id=d["story_id"], label=result.label)
+    # One statement (one round trip per story under a burst, not three): filed unless
+    # withdrawn meanwhile or filed before, and its StoryScreened only if it was filed.
     inserted = await conn.fetchval(
-        "INSERT INTO queue_items (story_id, title, body, pen_name, tags, content_warnings, label, severity,"
-        " scores, passages, term_hits, model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        " ON CONFLICT (story_id) DO NOTHING RETURNING true",
-        uuid.UUID(d["story_id"]), d["title"], d["body"], d["pen_name"], d["tags"], d["content_warnings"],
-        result.label, result.severity, result.scores, result.passages, result.term_hits, result.model)
+        "WITH item AS (INSERT INTO queue_items (story_id, title, body, pen_name, tags, content_warnings, label,"
+        " severity, scores, passages, term_hits, model)"
+        " SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16"
+        " WHERE NOT EXISTS (SELECT 1 FROM withdrawn_stories WHERE story_id = $5)"
+        " ON CONFLICT (story_id) DO NOTHING RETURNING story_id),"
+        f" event AS (INSERT INTO outbox ({outbox.COLUMNS}) SELECT $1, $2, {outbox.PAYLOAD}, $4 FROM item)"
+        " SELECT true FROM item",
+        *outbox.row(screened), uuid.UUID(d["story_id"]), d["title"], d["body"], d["pen_name"], d["tags"],
+        d["content_warnings"], result.label, result.severity, result.scores, result.passages, result.term_hits,
+        result.model)
     if inserted:
         await exchange.file_extras(conn, d)
-        await enqueue(conn, new_event("StoryScreened", story_id=d["story_id"], label=result.label))
 
 
 async def on_reported(conn: asyncpg.Connection, event: Event) -> None:

@@ -3,38 +3,14 @@ late event changes nothing."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from services.moderation.handlers import file_story, on_withdrawn
-from services.moderation.screen.policy import ScreenResult
+from services.moderation.handlers import on_withdrawn
 from services.submission import handlers as submission
 from shared.events import new_event
 from tests.unit.fakes import FakeConnection
 
 STORY = str(uuid.uuid4())
-
-
-def _submitted() -> object:
-    return new_event("StorySubmitted", story_id=STORY, title="Home", body="My lola's kitchen.", pen_name=None,
-                     tags=["Filipino"], content_warnings=[])
-
-
-async def test_a_screened_story_is_filed_and_its_receipt_told() -> None:
-    conn = FakeConnection({"INSERT INTO queue_items": True})
-    await file_story(conn, _submitted(), ScreenResult("flagged", 2.6, {"insult": 0.6}))  # type: ignore[arg-type]
-    [row] = conn.statements("INSERT INTO queue_items")
-    assert row[0] == uuid.UUID(STORY) and row[6:8] == ("flagged", 2.6)
-    [outbox] = conn.statements("INSERT INTO outbox")
-    assert outbox[1] == "stories.screened" and json.loads(outbox[2])["data"] == {"story_id": STORY, "label": "flagged"}
-
-
-async def test_a_story_filed_twice_or_after_its_withdrawal_sends_nothing() -> None:
-    again = FakeConnection({"INSERT INTO queue_items": None})  # ON CONFLICT DO NOTHING
-    await file_story(again, _submitted(), ScreenResult("clear", 0.1))  # type: ignore[arg-type]
-    withdrawn = FakeConnection({"SELECT true FROM withdrawn_stories": True})
-    await file_story(withdrawn, _submitted(), ScreenResult("clear", 0.1))  # type: ignore[arg-type]
-    assert again.statements("INSERT INTO outbox") == [] and withdrawn.statements("INSERT INTO queue_items") == []
 
 
 async def test_a_withdrawal_deletes_the_story_its_reports_and_marks_its_events() -> None:
