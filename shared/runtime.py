@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 
 from shared import bus, heap
 from shared.config import Settings
+from shared.consumer import Consumer
 from shared.db import create_pool, migrate, migration_files
 from shared.metrics_listener import MetricsListener
 from shared.outbox import Relay
@@ -55,7 +56,7 @@ async def _connect(settings: Settings, schema: str) -> tuple[NATS, JetStreamCont
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, schema: str, service_dir: Path, *, with_relay: bool = True,
-                       consumers: Callable[[Runtime], list[bus.Consumer]] = lambda rt: [],
+                       consumers: Callable[[Runtime], list[Consumer]] = lambda rt: [],
                        pool_size: int = 10, purge: Purge | None = None,
                        housekeeping: bool = False) -> AsyncIterator[Runtime]:
     if not settings.database_url or not settings.nats_url:

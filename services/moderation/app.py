@@ -26,8 +26,9 @@ from services.moderation.views import (
     screen,
     session,
 )
-from shared import bus, edges, natsauth
+from shared import edges, natsauth
 from shared.config import Settings
+from shared.consumer import Consumer, consumers
 from shared.runtime import Runtime, lifespan
 from shared.web import BodyLimit, SecurityHeaders, exception_handlers, static_files
 
@@ -42,9 +43,9 @@ PUBLIC_PATHS = frozenset({"/login", "/api/session", "/healthz", "/static", "/ope
 CONSUMES = {name: handler for name, handler in HANDLERS.items() if name != SCREENED}
 
 
-def _consumers(rt: Runtime) -> list[bus.Consumer]:
+def _consumers(rt: Runtime) -> list[Consumer]:
     rt.tasks.append(asyncio.create_task(keep_gauge(rt), name="screen-status"))  # braided_screen_up
-    return bus.consumers(rt.js, rt.pool, natsauth.identity("moderation"), CONSUMES)
+    return consumers(rt.js, rt.pool, natsauth.identity("moderation"), CONSUMES)
 
 
 class NoStore:

@@ -27,8 +27,9 @@ from services.moderation.screen.rescreen import rescreen_unscreened
 from services.moderation.screen.status import retry_presses
 from services.moderation.screen.terms import Terms
 from services.moderation.screen_parts import screen_events
-from shared import bus, natsauth
+from shared import natsauth
 from shared.config import Settings
+from shared.consumer import BATCH, consumers
 from shared.events import Event
 from shared.runtime import Runtime, open_runtime
 
@@ -92,10 +93,10 @@ class Worker:
     """One screening worker: the moderation handler table's StorySubmitted, on its own
     durable consumer in batch mode, each batch prepared by the screen (`screen`)."""
 
-    def __init__(self, rt: Runtime, holder: ModelHolder, batch: int = 8) -> None:
+    def __init__(self, rt: Runtime, holder: ModelHolder, batch: int = BATCH) -> None:
         self.rt, self.holder = rt, holder
         self.policy = Policy.from_settings(rt.settings)
-        [self.consumer] = bus.consumers(rt.js, rt.pool, IDENTITY, {SCREENED: HANDLERS[SCREENED]}, batch=batch,
+        [self.consumer] = consumers(rt.js, rt.pool, IDENTITY, {SCREENED: HANDLERS[SCREENED]}, batch=batch,
                                         ack_wait=rt.settings.screen_ack_wait, prepare=self.screen)
         self._terms: tuple[float, Terms] = (0.0, [])
         self.batches = 0

@@ -22,8 +22,9 @@ from services.publishing import exchange, exchange_views, feed, pagecache, repor
 from services.publishing import openapi as publishing_openapi
 from services.publishing.handlers import HANDLERS
 from services.publishing.support import support_context
-from shared import bus, edges, i18n, natsauth
+from shared import edges, i18n, natsauth
 from shared.config import Settings
+from shared.consumer import Consumer, consumers
 from shared.i18n import gettext_later
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -304,7 +305,7 @@ async def healthz(request: Request) -> Response:
     return await health_response(rt.pool, rt.nc, {"service": "publishing"})
 
 
-def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bus.Consumer]:
+def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[Consumer]:
     if rt.settings.report_rate_limit is not None:
         limit, period = rt.settings.report_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "report", limit, period)
@@ -316,7 +317,7 @@ def _consumers(rt: Runtime, cache: pagecache.PageCache | None = None) -> list[bu
         listener = pagecache.Listener(cache, rt.settings.database_url)
         rt.extra["page_cache_listener"] = listener
         rt.tasks.append(asyncio.create_task(listener.run(), name="publishing-page-cache"))
-    return bus.consumers(rt.js, rt.pool, natsauth.identity("publishing"), pagecache.notifying(HANDLERS))
+    return consumers(rt.js, rt.pool, natsauth.identity("publishing"), pagecache.notifying(HANDLERS))
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -29,8 +29,9 @@ from services.submission.validation import (
     validate_form,
     validate_story,
 )
-from shared import bus, edges, natsauth
+from shared import edges, natsauth
 from shared.config import Settings
+from shared.consumer import Consumer, consumers
 from shared.i18n import Later, gettext_later
 from shared.ratelimit import RateLimiter
 from shared.runtime import Runtime, lifespan
@@ -355,14 +356,14 @@ async def healthz(request: Request) -> Response:
 CONSUMES = handlers.HANDLERS | exchange.HANDLERS
 
 
-def _consumers(rt: Runtime) -> list[bus.Consumer]:
+def _consumers(rt: Runtime) -> list[Consumer]:
     if rt.settings.submission_rate_limit is not None:
         limit, period = rt.settings.submission_rate_limit
         rt.extra["limiter"] = RateLimiter(rt.js, "submission", limit, period)
     if rt.settings.receipt_rate_limit is not None:
         limit, period = rt.settings.receipt_rate_limit
         rt.extra["receipt_limiter"] = RateLimiter(rt.js, "receipts", limit, period)
-    return bus.consumers(rt.js, rt.pool, natsauth.identity("submission"), CONSUMES)
+    return consumers(rt.js, rt.pool, natsauth.identity("submission"), CONSUMES)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -192,7 +192,7 @@ def test_alerts_and_dashboard_use_metrics_that_exist() -> None:
     is one the PostgreSQL exporter's custom queries produce (cnpg_<query>_<column>)."""
     import prometheus_client
 
-    import shared.bus  # noqa: F401 - registers their metrics
+    import shared.consumer  # noqa: F401 - registers their metrics
     import shared.outbox  # noqa: F401
     import shared.retention  # noqa: F401
     import shared.web  # noqa: F401

@@ -16,6 +16,7 @@ import nats.errors
 import pytest
 
 from shared import bus, natsauth
+from shared.consumer import Consumer
 from shared.events import STREAM, new_event
 from shared.infra import EmbeddedNats
 
@@ -191,14 +192,14 @@ async def test_each_identity_may_read_only_the_subjects_it_consumes(own_nats: Em
         approved = new_event("StoryApproved", story_id=str(uuid.uuid4()), title="t", body="b", pen_name=None,
                              tags=[], content_warnings=[], published_on="2026-01-01")
         await bus.publish(admin.jetstream(), approved)
-        consumer = bus.Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
+        consumer = Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
         msgs = await consumer.fetch(10, wait=2)
         assert msgs and {m.subject for m in msgs} == {"stories.approved"}
         assert approved.id in {json.loads(m.data)["id"] for m in msgs}
         info = await admin.jetstream().consumer_info(STREAM, durable)
         assert info.config.filter_subject == "stories.approved"
         # A second start sends the same request: the durable is kept, not refused.
-        again = bus.Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
+        again = Consumer(js, None, durable, "stories.approved", {"StoryApproved": None})  # type: ignore[arg-type]
         await again.fetch(1, wait=0.2)
         await _only_permitted_consumers(admin)
     finally:
@@ -222,7 +223,7 @@ async def test_every_identity_can_create_each_of_its_durables(own_nats: Embedded
             nc = await _as(own_nats, ident.user)
             try:
                 for durable, subject in ident.durables().items():
-                    consumer = bus.Consumer(nc.jetstream(), None, durable, subject, {})  # type: ignore[arg-type]
+                    consumer = Consumer(nc.jetstream(), None, durable, subject, {})  # type: ignore[arg-type]
                     await consumer.fetch(1, wait=0.1)
                     info = await admin.jetstream().consumer_info(STREAM, durable)
                     assert info.config.filter_subject == subject

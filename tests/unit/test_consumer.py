@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from shared.bus import Consumer
+from shared.consumer import Consumer, consumers
 from shared.events import EVENT_TYPES, Event, new_event
 from tests.unit.fakes import FakeMsg, FakePool, recorder
 
@@ -158,13 +158,13 @@ async def test_an_event_with_a_forged_payload_on_its_own_subject_is_parked() -> 
 def test_a_consumer_reads_one_subject_and_a_service_one_consumer_per_subject() -> None:
     import pytest
 
-    from shared import bus, natsauth
+    from shared import natsauth
 
     with pytest.raises(ValueError, match="arrive elsewhere"):
         Consumer(None, None, "d", "stories.approved", {"StoryWithdrawn": recorder()[1]})  # type: ignore[arg-type]
     ident = natsauth.identity("publishing")
     table = dict.fromkeys(ident.reads, recorder()[1])
-    made = bus.consumers(None, None, ident, table)  # type: ignore[arg-type]
+    made = consumers(None, None, ident, table)  # type: ignore[arg-type]
     assert {c.durable: c.subject for c in made} == ident.durables()
     assert {c.inbox for c in made} == {"publishing"}  # one inbox: a replay skips what any handled
     assert all(list(c.handlers) == [t for t in table if EVENT_TYPES[t].subject == c.subject] for c in made)
@@ -172,7 +172,7 @@ def test_a_consumer_reads_one_subject_and_a_service_one_consumer_per_subject() -
     assert (cfg.name, cfg.durable_name, cfg.filter_subject) == (made[0].durable, made[0].durable, made[0].subject)
     # A handler table that strays from the permission table is refused at start-up.
     with pytest.raises(ValueError, match="shared/natsauth.py"):
-        bus.consumers(None, None, ident, table | {"StorySubmitted": recorder()[1]})  # type: ignore[arg-type]
+        consumers(None, None, ident, table | {"StorySubmitted": recorder()[1]})  # type: ignore[arg-type]
 
 
 class _Fetched(Consumer):
