@@ -222,12 +222,17 @@ class Consumer:
         try:
             # A handler may write the outbox: this process's relay wakes after the commit.
             async with relaywake.transaction(self.pool) as conn:
+                # The whole group into the inbox in one statement (not one per event):
+                # what comes back is what no one has handled before.
+                new = {str(r["event_id"]) for r in await conn.fetch(
+                    "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+                    " ON CONFLICT DO NOTHING RETURNING event_id",
+                    self.inbox, list(dict.fromkeys(event.id for _, event, *_ in items)))}
                 outcomes = []
                 for msg, event, *prepared in items:
-                    fresh = await conn.fetchval(
-                        "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
-                        " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
+                    fresh = event.id in new
                     if fresh:
+                        new.discard(event.id)  # a second copy in this very group is a duplicate
                         await self.handlers[event.type](conn, event, *prepared)
                     outcomes.append((msg, event, fresh))
         except DB_DOWN:

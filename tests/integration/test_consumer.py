@@ -54,3 +54,42 @@ async def test_a_stopped_consumer_gives_its_unhandled_batch_back_at_once(
     finally:
         await nc.close()
         await pool.close()
+
+
+async def test_a_burst_is_handled_in_one_transaction_each_event_once(pg_dsn: str, nats_server: EmbeddedNats) -> None:
+    """A burst goes through the inbox in one statement: an event handled before (by any
+    replica) and a second copy in the same burst are acked without running the handler
+    again, and every fresh one is handled once."""
+    schema = f"bus_{uuid.uuid4().hex[:8]}"
+    await migrate(pg_dsn, schema, sorted(COMMON_SQL.glob("*.sql")))
+    pool = await create_pool(pg_dsn, schema, max_size=3)
+    nc = await nats.connect(nats_server.admin_url)
+    js = nc.jetstream()
+    await bus.ensure_stream(js)
+    durable = f"test-{uuid.uuid4().hex[:8]}"
+    events = [new_event("StoryWithdrawn", story_id=str(uuid.uuid4())) for _ in range(5)]
+    handled: list[str] = []
+
+    async def record(conn, event) -> None:  # noqa: ANN001
+        handled.append(event.id)
+        await conn.execute("CREATE TABLE IF NOT EXISTS seen (event_id uuid)")
+        await conn.execute("INSERT INTO seen VALUES ($1)", uuid.UUID(event.id))
+
+    try:
+        consumer = Consumer(js, pool, durable, "stories.withdrawn", {"StoryWithdrawn": record})
+        await js.add_consumer("STORIES", consumer.config())  # the durable, from the stream's start
+        await pool.execute("INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)", durable, events[0].id)
+        for event in [*events, events[3]]:  # the fourth twice, under two message ids
+            await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
+        while await consumer.run_once():  # the stream's earlier withdrawals (other tests') come first
+            pass
+        ours = {e.id for e in events}
+        mine = [h for h in handled if h in ours]
+        assert sorted(mine) == sorted(e.id for e in events[1:])
+        seen = {str(r["event_id"]) for r in await pool.fetch("SELECT event_id FROM seen")}
+        assert sorted(seen & ours) == sorted(mine)
+        info = await js.consumer_info("STORIES", durable)
+        assert info.num_ack_pending == 0 and info.num_pending == 0  # every copy acked
+    finally:
+        await nc.close()
+        await pool.close()

@@ -17,6 +17,12 @@ INBOX = "INSERT INTO processed_events"
 PARK = "INSERT INTO parked_messages"
 
 
+def _all_fresh(consumer: str, ids: Any) -> Any:
+    """The inbox's answer when nothing was handled before: one event (fetchval) or a
+    burst's ids (fetch)."""
+    return [{"event_id": i} for i in ids] if isinstance(ids, list) else True
+
+
 def _submitted(title: str = "A title") -> Event:
     return new_event("StorySubmitted", story_id="7f1c1a9e-0000-4000-8000-000000000001", title=title,
                      body="A body long enough.", pen_name=None, tags=[], content_warnings=[])
@@ -188,18 +194,19 @@ class _Fetched(Consumer):
 
 
 async def test_a_fetched_burst_is_handled_in_one_transaction_then_each_acked() -> None:
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     calls, handler = recorder()
     msgs = [FakeMsg(_submitted(f"Story {i}").to_json()) for i in range(5)]
     consumer = _Fetched(msgs, js=None, pool=pool, durable="test", subject="stories.submitted",
                         handlers={"StorySubmitted": handler})
     assert await consumer.run_once() == 5
     assert len(calls) == 5 and pool.transactions == 1  # one commit for the burst
+    assert len(pool.statements(INBOX)) == 1  # and one statement into the inbox
     assert all(m.acks == ["ack"] for m in msgs)
 
 
 async def test_when_one_of_a_burst_fails_each_is_handled_alone_and_only_that_one_is_retried() -> None:
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     handled: list[str] = []
 
     async def handler(conn: Any, event: Event) -> None:
