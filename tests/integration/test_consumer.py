@@ -49,10 +49,15 @@ async def test_a_stopped_consumer_gives_its_unhandled_batch_back_at_once(
         handled.append(event.id)
 
     async with _inbox_and_stream(pg_dsn, nats_server) as (pool, js, durable):
-        first = Consumer(js, pool, durable, "stories.withdrawn", {"StoryWithdrawn": stuck}, ack_wait=60)
-        await first.fetch(1, wait=0.2)  # creates the durable, from the stream's start
+        # The durable starts at the stream's first message: other tests' withdrawals go
+        # first, so that the stopped replica's batch is this test's three events.
+        drain = Consumer(js, pool, durable, "stories.withdrawn", {"StoryWithdrawn": record})
+        while await drain.run_once():
+            pass
+        handled.clear()
         for event in events:
             await bus.publish(js, event)
+        first = Consumer(js, pool, durable, "stories.withdrawn", {"StoryWithdrawn": stuck}, ack_wait=60)
         stopping = asyncio.create_task(first.run_once())
         await asyncio.wait_for(started.wait(), 10)
         stopping.cancel()
