@@ -222,12 +222,7 @@ class Consumer:
         try:
             # A handler may write the outbox: this process's relay wakes after the commit.
             async with relaywake.transaction(self.pool) as conn:
-                # The whole group into the inbox in one statement (not one per event):
-                # what comes back is what no one has handled before.
-                new = {str(r["event_id"]) for r in await conn.fetch(
-                    "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[])"
-                    " ON CONFLICT DO NOTHING RETURNING event_id",
-                    self.inbox, list(dict.fromkeys(event.id for _, event, *_ in items)))}
+                new = await self._record(conn, [event.id for _, event, *_ in items])
                 outcomes = []
                 for msg, event, *prepared in items:
                     fresh = event.id in new
@@ -235,12 +230,8 @@ class Consumer:
                         new.discard(event.id)  # a second copy in this very group is a duplicate
                         await self.handlers[event.type](conn, event, *prepared)
                     outcomes.append((msg, event, fresh))
-        except DB_DOWN:
-            for item in items:  # each then waits its own turn, as _apply does
-                await self._apply(*item)
-            return
-        except Exception:
-            for item in items:
+        except Exception:  # the database away, or a handler failed
+            for item in items:  # each then waits its own turn, or is retried or parked, as _apply does
                 await self._apply(*item)
             return
         for msg, event, fresh in outcomes:
@@ -250,9 +241,7 @@ class Consumer:
     async def _apply(self, msg, event: Event, *prepared: Any) -> None:
         try:
             async with relaywake.transaction(self.pool) as conn:
-                fresh = await conn.fetchval(
-                    "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING RETURNING true", self.inbox, event.id)
+                fresh = bool(await self._record(conn, [event.id]))
                 if fresh:
                     await self.handlers[event.type](conn, event, *prepared)
             EVENTS_HANDLED.labels(self.durable, event.type, "handled" if fresh else "duplicate").inc()
@@ -267,6 +256,13 @@ class Consumer:
             await self._nak_or_park(msg, repr(e))
             return
         await msg.ack()
+
+    async def _record(self, conn: asyncpg.Connection, event_ids: list[str]) -> set[str]:
+        """Into the inbox, in one statement however many: returns the ids no one had
+        handled before (each once, whatever copies `event_ids` holds)."""
+        return {str(r["event_id"]) for r in await conn.fetch(
+            "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+            " ON CONFLICT DO NOTHING RETURNING event_id", self.inbox, list(dict.fromkeys(event_ids)))}
 
     async def _nak_or_park(self, msg, error: str) -> None:
         if msg.metadata.num_delivered >= self.max_deliver:

@@ -17,10 +17,9 @@ INBOX = "INSERT INTO processed_events"
 PARK = "INSERT INTO parked_messages"
 
 
-def _all_fresh(consumer: str, ids: Any) -> Any:
-    """The inbox's answer when nothing was handled before: one event (fetchval) or a
-    burst's ids (fetch)."""
-    return [{"event_id": i} for i in ids] if isinstance(ids, list) else True
+def _all_fresh(consumer: str, ids: list[str]) -> list[dict[str, str]]:
+    """The inbox's answer when nothing was handled before: every id sent."""
+    return [{"event_id": i} for i in ids]
 
 
 def _submitted(title: str = "A title") -> Event:
@@ -34,17 +33,17 @@ def _consumer(pool: FakePool, handlers: dict[str, Any], **kw: Any) -> Consumer:
 
 
 async def test_a_fresh_event_is_handled_once_inside_the_inbox_transaction_then_acked() -> None:
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     calls, handler = recorder()
     msg = FakeMsg(_submitted().to_json())
     await _consumer(pool, {"StorySubmitted": handler}).handle(msg)
     assert len(calls) == 1 and calls[0][1].type == "StorySubmitted"
-    assert pool.statements(INBOX) == [("test", calls[0][1].id)] and pool.transactions == 1
+    assert pool.statements(INBOX) == [("test", [calls[0][1].id])] and pool.transactions == 1
     assert msg.acks == ["ack"]
 
 
 async def test_an_event_already_in_the_inbox_is_acked_without_running_the_handler() -> None:
-    pool = FakePool({INBOX: None})  # ON CONFLICT DO NOTHING: no row returned
+    pool = FakePool({INBOX: []})  # ON CONFLICT DO NOTHING: no row returned
     calls, handler = recorder()
     msg = FakeMsg(_submitted().to_json())
     await _consumer(pool, {"StorySubmitted": handler}).handle(msg)
@@ -71,7 +70,7 @@ async def test_a_failing_handler_is_retried_then_parked_after_max_deliver() -> N
     async def broken(conn: Any, event: Event) -> None:
         raise ValueError("a bug")
 
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     first = FakeMsg(_submitted().to_json(), deliveries=1)
     await _consumer(pool, {"StorySubmitted": broken}, max_deliver=3).handle(first)
     assert first.acks == ["nak"] and first.nak_delays == [2] and pool.statements(PARK) == []
@@ -84,7 +83,7 @@ async def test_a_database_outage_is_never_the_messages_fault() -> None:
     async def db_down(conn: Any, event: Event) -> None:
         raise ConnectionRefusedError("PostgreSQL restarting")
 
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     msg = FakeMsg(_submitted().to_json(), deliveries=50)
     await _consumer(pool, {"StorySubmitted": db_down}, max_deliver=3).handle(msg)
     assert msg.acks == ["nak"] and pool.statements(PARK) == []  # redelivered, however long it lasts
@@ -92,7 +91,7 @@ async def test_a_database_outage_is_never_the_messages_fault() -> None:
 
 async def test_batch_mode_prepares_only_fresh_events_and_hands_each_its_prepared_value() -> None:
     seen_before, fresh = _submitted("old"), _submitted("new")
-    pool = FakePool({"SELECT event_id FROM processed_events": [{"event_id": seen_before.id}], INBOX: True})
+    pool = FakePool({"SELECT event_id FROM processed_events": [{"event_id": seen_before.id}], INBOX: _all_fresh})
     calls, handler = recorder()
     prepared_batches: list[list[str]] = []
 
@@ -117,7 +116,7 @@ async def test_batch_mode_prepares_only_fresh_events_and_hands_each_its_prepared
 
 
 async def test_batch_mode_keeps_slow_preparations_alive_with_in_progress_acks() -> None:
-    pool = FakePool({"SELECT event_id FROM processed_events": [], INBOX: True})
+    pool = FakePool({"SELECT event_id FROM processed_events": [], INBOX: _all_fresh})
 
     async def slow(events: list[Event]) -> AsyncIterator[tuple[int, Any]]:
         await asyncio.sleep(0.25)
@@ -137,7 +136,7 @@ async def test_batch_mode_keeps_slow_preparations_alive_with_in_progress_acks() 
 async def test_an_event_on_another_types_subject_is_parked_not_applied() -> None:
     """A StoryApproved sent on stories.reported (a subject publishing may use) is a
     forgery: parked, never handed to the handler."""
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     calls, handler = recorder()
     approved = new_event("StoryApproved", story_id=str(uuid.uuid4()), title="t", body="b",
                          pen_name="Braided moderators",
@@ -150,7 +149,7 @@ async def test_an_event_on_another_types_subject_is_parked_not_applied() -> None
 
 
 async def test_an_event_with_a_forged_payload_on_its_own_subject_is_parked() -> None:
-    pool = FakePool({INBOX: True})
+    pool = FakePool({INBOX: _all_fresh})
     calls, handler = recorder()
     good = json.loads(new_event("StoryWithdrawn", story_id=str(uuid.uuid4())).to_json())
     for data, occurred in (({"story_id": "../../etc"}, good["occurred_on"]),
