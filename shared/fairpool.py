@@ -17,15 +17,16 @@ never races. Measured on the same load: pool waits p99 63 → 38 ms, max 136 →
 Handing a place over costs a turn of the event loop, during which the connection
 idles, so a pool that is too small for its load loses throughput (POST req/s fell
 about a quarter with 10 connections); submission therefore keeps 20
-(SUBMISSION_DB_POOL_SIZE). asyncpg's `_acquire` is the one seam every acquisition passes through
-(`acquire()`, `async with`, and `fetch`/`execute` on the pool); it is a private method,
-so the asyncpg version is pinned and tests/integration/test_fairpool.py fails if the
-order is lost.
+(SUBMISSION_DB_POOL_SIZE). asyncpg's `_acquire` is the one seam every acquisition
+passes through (`acquire()`, `async with`, and `fetch`/`execute` on the pool); it is a
+private method, so the asyncpg version is pinned and tests/integration/test_fairpool.py
+fails if the order is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import asyncpg
@@ -66,10 +67,12 @@ class FairPool(asyncpg.Pool):
                 self._turns.release()
 
 
+# asyncpg.create_pool's keyword defaults (Pool itself has none), read from it rather
+# than copied, so a FairPool starts as asyncpg's would.
+_DEFAULTS = {name: p.default for name, p in inspect.signature(asyncpg.create_pool).parameters.items()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
 def create_fair_pool(dsn: str, **options: Any) -> FairPool:
     """`asyncpg.create_pool(dsn, **options)`, as a FairPool (await it, as asyncpg's)."""
-    options.setdefault("min_size", 10)
-    options.setdefault("max_size", 10)
-    options.setdefault("max_queries", 50000)
-    options.setdefault("max_inactive_connection_lifetime", 300.0)
-    return FairPool(dsn, connection_class=asyncpg.Connection, record_class=asyncpg.Record, loop=None, **options)
+    return FairPool(dsn, **(_DEFAULTS | options))
