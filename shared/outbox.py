@@ -50,7 +50,7 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
 
 
 # Where services open the transaction that enqueues (shared/relaywake.py holds it, so
-# that the bus's consumers use the same one).
+# that the consumers of shared/consumer.py use the same one).
 transaction = relaywake.transaction
 
 

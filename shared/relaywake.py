@@ -4,8 +4,9 @@
 Every process that writes an outbox runs that schema's relay (shared/runtime.py), so
 the writer wakes its own relay in memory, with no round trip and no NOTIFY; other
 processes' relays find the rows on their next poll. Its own module because both the
-outbox (shared/outbox.py, which registers relays) and the consumers (shared/bus.py,
-whose handlers write outboxes) need it, and the outbox already imports the bus."""
+outbox (shared/outbox.py, which registers relays) and the consumers
+(shared/consumer.py, whose handlers write outboxes) need it, and the outbox already
+imports the bus."""
 
 from __future__ import annotations
 
