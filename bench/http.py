@@ -269,27 +269,30 @@ class Procs:
 
     def stop_one(self, proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _reap(proc)
 
     def stop(self) -> None:
         for p in self.procs:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
         for p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+            _reap(p)
 
 
-def serve(procs: Procs, stack_env: dict[str, str], service: str, tmp: Path, **env: str) -> str:
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for a process told to stop; kill its group after 30 s."""
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def serve(procs: Procs, stack_env: dict[str, str], service: str, tmp: Path,
+          **env: str) -> tuple[str, subprocess.Popen]:
     """One more `braided serve` beside the stack, as `service`'s NATS identity
-    (stack_env holds every identity's credentials under the service's name)."""
+    (stack_env holds every identity's credentials under the service's name): its URL
+    and its process."""
     port = free_port()
     creds = json.loads(stack_env["BENCH_NATS_IDENTITIES"])[service]
     proc = procs.start([PY, "-m", "braided", "serve", service, "--port", str(port)],
@@ -297,7 +300,7 @@ def serve(procs: Procs, stack_env: dict[str, str], service: str, tmp: Path, **en
                        tmp / f"{service}-{port}.log")
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)
-    return url
+    return url, proc
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -358,10 +361,10 @@ def main() -> int:
         identities = {name: scratch.nats.credentials(name) for name in ("submission", "publishing")}
         stack_env = stack.env_with_db() | {"LOG_LEVEL": "WARNING", "REPORT_RATE_LIMIT": "off",
                                            "BENCH_NATS_IDENTITIES": json.dumps(identities)}
-        uncached = serve(procs, stack_env, "publishing", tmp, PUBLISHING_PAGE_CACHE_MB="0")
+        uncached, _ = serve(procs, stack_env, "publishing", tmp, PUBLISHING_PAGE_CACHE_MB="0")
         two_pub = None
         if not args.quick:
-            two_pub = serve(procs, stack_env, "publishing", tmp, WEB_CONCURRENCY="2")
+            two_pub, _ = serve(procs, stack_env, "publishing", tmp, WEB_CONCURRENCY="2")
         bare_id, braided_id = asyncio.run(newest_id(bare_dsn, "bare")), asyncio.run(newest_id(dsn, "publishing"))
         post = ('{"title": "A story under load", "body": "' + POST_BODY + '", "tags": ["Hakka"]}').encode()
 
@@ -401,11 +404,11 @@ def main() -> int:
                 # Only while it is measured: its two processes would share submission's
                 # consumers (and take part in the pipeline) while the stack as `make run`
                 # starts it is measured.
-                two_sub = serve(procs, stack_env, "submission", tmp, WEB_CONCURRENCY="2")
+                two_sub, two_sub_proc = serve(procs, stack_env, "submission", tmp, WEB_CONCURRENCY="2")
                 try:
                     t = measure(two_sub + path, post)
                 finally:
-                    procs.stop_one(procs.procs[-1])
+                    procs.stop_one(two_sub_proc)
                 waits.append(asyncio.run(drained(dsn)))
                 line += f" | {t.cells()} {t.rps / b.rps:>4.2f}x"
             errors = b.errors + r.errors + (u.errors if u else 0)
