@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser.conftest import NEUTRAL, shot
-from tests.e2e.publishing.flow import publish, reject, unique
+from tests.e2e.publishing.flow import publish, reject, unique, unique_letters
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.browser
@@ -70,7 +70,7 @@ def _begin(stack: Stack, new_page: Any, js: bool, title: str, body: str) -> Any:
     """A phone-width form with a title and text typed in."""
     page = new_page(js=js, width=360)
     page.goto(stack.url("submission", "/"))
-    page.fill("#title", unique(title))
+    page.fill("#title", unique_letters(title))
     page.fill("#body", body)
     return page
 

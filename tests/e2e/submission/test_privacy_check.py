@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from tests.e2e.publishing.flow import unique
+from tests.e2e.publishing.flow import unique_letters
 from tests.e2e.submission.test_form import Browser
 from tests.stack import Stack
 
@@ -16,7 +16,7 @@ BODY = ("I grew up above the shop at 12 Jalan Besar Road. Text me on +65 6123 45
 def test_preview_lists_identifying_details_and_sending_still_works(stack: Stack) -> None:
     b = Browser(stack)
     try:
-        title = unique("Above the shop ")
+        title = unique_letters("Above the shop ")
         fields = {"title": title, "body": BODY, "pen_name": "@lin_writes"}
         preview = b.post("/stories", fields | {"action": "preview"})
         assert preview.status_code == 200 and 'id="privacy-check"' in preview.text
