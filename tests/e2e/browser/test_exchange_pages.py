@@ -121,5 +121,7 @@ def test_glossary_terms_are_reachable_by_keyboard(stack: Stack, exchange: dict[s
     target = page.evaluate("document.activeElement.getAttribute('href')")
     assert target and target.startswith("#gl-"), target
     page.keyboard.press("Enter")
-    assert page.url.endswith(target)
+    # Playwright learns of a same-page (#fragment) navigation from an event that can
+    # arrive after press() returns: wait for it rather than read page.url at once.
+    page.wait_for_url(lambda url: url.endswith(target), timeout=5000)
     assert page.evaluate("document.activeElement.getAttribute('aria-describedby')") in (f"{target[1:]}-meaning", None)
