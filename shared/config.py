@@ -111,14 +111,17 @@ def parse_rate(raw: str | None) -> tuple[int, int] | None:
 
 def addresses(raw: str | None) -> tuple[str, ...]:
     """IP addresses or CIDR networks, comma-separated; empty: none. Every entry must
-    parse (uvicorn's proxy middleware would silently take a typo for a host name)."""
-    entries = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
-    for entry in entries:
+    parse (uvicorn's proxy middleware would silently take a typo for a host name), and
+    a network with host bits set (10.1.2.3/8) is given as its network (10.0.0.0/8):
+    uvicorn parses networks strictly and would take that one for a host name too."""
+    out = []
+    for entry in (part.strip() for part in (raw or "").split(",") if part.strip()):
         try:
-            ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)
+            out.append(str(ipaddress.ip_network(entry, strict=False)) if "/" in entry
+                       else str(ipaddress.ip_address(entry)))
         except ValueError:
             raise ConfigError(f"must list IP addresses or CIDR networks, got {entry!r}") from None
-    return entries
+    return tuple(out)
 
 
 def _fail(message: str) -> Any:

@@ -54,6 +54,13 @@ def test_forwarded_headers_count_only_from_trusted_proxies() -> None:
         assert c.get("/who", headers=forwarded).json() == {"client": "127.0.0.1", "scheme": "http"}
 
 
+def test_a_network_written_with_host_bits_still_trusts_the_whole_network() -> None:
+    # uvicorn parses networks strictly: "10.1.2.3/8" given as it is would be taken
+    # for a host name, and no proxy would be believed.
+    with _client({"TRUSTED_PROXIES": "10.1.2.3/8"}, "10.200.0.1") as c:
+        assert c.get("/who", headers={"X-Forwarded-For": "203.0.113.9"}).json()["client"] == "203.0.113.9"
+
+
 @pytest.mark.parametrize("raw", ["10.0.0.0/33", "proxy.internal", "10.0.0.1, nonsense"])
 def test_trusted_proxies_must_be_addresses(raw: str) -> None:
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
