@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,10 +20,9 @@ from services.publishing.handlers import HANDLERS as PUBLISHING
 from services.submission import exchange as submission_exchange
 from services.submission import stories
 from services.submission.app import CONSUMES as SUBMISSION
-from shared.db import create_pool, migrate, migration_files
 from shared.events import Event, new_event
+from tests.integration.schemas import service_pool
 
-ROOT = Path(__file__).resolve().parents[2]
 STORY = str(uuid.uuid4())
 PROMPT = str(uuid.uuid4())
 REPORT = str(uuid.uuid4())
@@ -33,9 +31,7 @@ Handler = Callable[..., Any]
 
 
 async def _schema(dsn: str, service: str) -> asyncpg.Pool:
-    schema = f"order_{service}_{uuid.uuid4().hex[:8]}"
-    await migrate(dsn, schema, migration_files(ROOT / "services" / service))
-    return await create_pool(dsn, schema, max_size=2)
+    return await service_pool(dsn, service, f"order_{service}")
 
 
 async def _snapshot(pool: asyncpg.Pool, tables: Iterable[str]) -> dict[str, list[tuple]]:

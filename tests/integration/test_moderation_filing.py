@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from pathlib import Path
 
 import asyncpg
 
 from services.moderation.handlers import file_story, on_withdrawn
 from services.moderation.screen.policy import ScreenResult
-from shared.db import create_pool, migrate, migration_files
 from shared.events import Event, new_event
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.schemas import service_pool
 
 
 def _submitted(story_id: str) -> Event:
@@ -24,9 +21,7 @@ def _submitted(story_id: str) -> Event:
 
 
 async def _moderation(dsn: str) -> asyncpg.Pool:
-    schema = f"filing_{uuid.uuid4().hex[:8]}"
-    await migrate(dsn, schema, migration_files(ROOT / "services" / "moderation"))
-    return await create_pool(dsn, schema, max_size=2)
+    return await service_pool(dsn, "moderation", "filing")
 
 
 async def _handle(pool: asyncpg.Pool, handler, event: Event, *prepared: object) -> None:  # noqa: ANN001

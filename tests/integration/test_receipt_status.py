@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from services.submission import handlers as submission
-from shared.db import create_pool, migrate, migration_files
 from shared.events import new_event
+from tests.integration.schemas import service_pool
 
-ROOT = Path(__file__).resolve().parents[2]
 APPROVED = {"title": "t", "body": "b", "pen_name": None, "tags": [], "content_warnings": [],
             "published_on": "2026-03-01"}
 EVENTS = {"StoryScreened": {"label": "clear"}, "StoryApproved": APPROVED,
@@ -43,9 +41,7 @@ CASES = [
 
 @pytest.fixture
 async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    schema = f"receipt_{uuid.uuid4().hex[:8]}"
-    await migrate(pg_dsn, schema, migration_files(ROOT / "services" / "submission"))
-    pool = await create_pool(pg_dsn, schema, max_size=2)
+    pool = await service_pool(pg_dsn, "submission", "receipt")
     yield pool
     await pool.close()
 
