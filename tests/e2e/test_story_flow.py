@@ -6,6 +6,7 @@ import html
 import re
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -55,17 +56,17 @@ def test_fresh_embedded_stack_without_model(tmp_path_factory: pytest.TempPathFac
         stack.start()
         assert (data_dir / "pg" / "PG_VERSION").exists() and (data_dir / "nats").is_dir()
         assert stack.add_moderator("first-admin", "a long enough passphrase", "admin").returncode == 0
-        mod = stack.moderator("first-admin", "a long enough passphrase")
-        title = f"Two grandmothers' dumplings {uuid.uuid4().hex[:6]}"
-        receipt = _post_through_form(stack, title, "My lola and my halmeoni both made dumplings.", "Filipino, Korean")
-        item = _approve_and_publish(stack, mod, title, receipt)
-        assert item["screen"]["label"] == "unscreened"
-        health = httpx.get(stack.url("moderation", "/healthz"), timeout=5)
-        assert health.status_code == 200
-        assert health.json()["screen"]["state"] == "degraded"
-        assert "missing.ckpt" in health.json()["screen"]["workers"][0]["detail"]
-        assert item["feed_latency"] < 5
-        mod.close()
+        with closing(stack.moderator("first-admin", "a long enough passphrase")) as mod:
+            title = f"Two grandmothers' dumplings {uuid.uuid4().hex[:6]}"
+            receipt = _post_through_form(stack, title, "My lola and my halmeoni both made dumplings.",
+                                         "Filipino, Korean")
+            item = _approve_and_publish(stack, mod, title, receipt)
+            assert item["screen"]["label"] == "unscreened"
+            health = httpx.get(stack.url("moderation", "/healthz"), timeout=5)
+            assert health.status_code == 200
+            assert health.json()["screen"]["state"] == "degraded"
+            assert "missing.ckpt" in health.json()["screen"]["workers"][0]["detail"]
+            assert item["feed_latency"] < 5
     finally:
         assert stack.stop() == 0, stack.log_tail()
     # Everything it started has stopped: the embedded PostgreSQL too.
@@ -79,16 +80,15 @@ def test_flow_on_configured_servers(stack: Stack) -> None:
     the tiny model and labels a benign story `clear`."""
     name = f"mod-{uuid.uuid4().hex[:6]}"
     assert stack.add_moderator(name, "another long passphrase").returncode == 0
-    mod = stack.moderator(name, "another long passphrase")
-    title = f"Coming out in two languages {uuid.uuid4().hex[:6]}"
-    receipt = stack.submit(title=title, body="I told my mother in Tagalog and my father in Japanese.",
-                           tags=["Filipino", "Japanese", "coming out"])
-    item = _approve_and_publish(stack, mod, title, receipt)
-    assert item["screen"]["label"] == "clear"
-    assert item["feed_latency"] < 5
-    health = httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()
-    assert health["screen"]["state"] == "ok"
-    mod.close()
+    with closing(stack.moderator(name, "another long passphrase")) as mod:
+        title = f"Coming out in two languages {uuid.uuid4().hex[:6]}"
+        receipt = stack.submit(title=title, body="I told my mother in Tagalog and my father in Japanese.",
+                               tags=["Filipino", "Japanese", "coming out"])
+        item = _approve_and_publish(stack, mod, title, receipt)
+        assert item["screen"]["label"] == "clear"
+        assert item["feed_latency"] < 5
+        health = httpx.get(stack.url("moderation", "/healthz"), timeout=5).json()
+        assert health["screen"]["state"] == "ok"
 
 
 def test_every_service_has_health_and_metrics(stack: Stack) -> None:

@@ -17,7 +17,14 @@ import pytest
 
 from services.moderation.screen.status import BANNER
 from tests.conftest import MARKER
-from tests.e2e.moderation.mod_helpers import PASSWORD, close_clients, csrf_of, html_login, new_moderator  # noqa: F401
+from tests.e2e.moderation.mod_helpers import (  # noqa: F401 - close_clients is a fixture
+    PASSWORD,
+    close_clients,
+    csrf_of,
+    html_login,
+    login_api,
+    new_moderator,
+)
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.slow
@@ -41,6 +48,11 @@ def _label(stack: Stack, mod: httpx.Client, title: str, state: str = "pending") 
     return item["screen"]["label"] if item else None
 
 
+def _says_off(page: httpx.Response) -> bool:
+    assert page.status_code == 200, page.text
+    return BANNER in page.text and "late.ckpt" in page.text
+
+
 def _collect_events(client: httpx.Client, seen: list[dict], stop: threading.Event) -> None:
     try:
         with client.stream("GET", "/events", timeout=httpx.Timeout(5, read=60)) as r:
@@ -58,7 +70,7 @@ def _collect_events(client: httpx.Client, seen: list[dict], stop: threading.Even
 def test_screen_off_is_said_everywhere_and_recovers_without_restart(offline, marker_model) -> None:
     stack, late = offline
     admin_name, mod_name = new_moderator(stack, "admin"), new_moderator(stack)
-    api = stack.moderator(mod_name, PASSWORD)
+    api = login_api(stack, mod_name)
     tag = uuid.uuid4().hex[:6]
     marked, benign, decided = f"Marked {tag}", f"Benign {tag}", f"Decided {tag}"
     stack.submit(title=marked, body=f"My grandmother's kitchen, and then {MARKER} at the end.")
@@ -76,10 +88,12 @@ def test_screen_off_is_said_everywhere_and_recovers_without_restart(offline, mar
     # Every moderator page says so, to a moderator and to an admin.
     item_id = stack.queue_item(api, marked)["id"]
     moderator, admin = html_login(stack, mod_name), html_login(stack, admin_name)
+    # Pages read the screen's state through a per-process cache of a couple of seconds
+    # (status.py's _CACHE_SECONDS, refreshed by keep_gauge), so the first page may still
+    # show the state from before the worker's first load failed ("no worker", "loading").
     for who in (moderator, admin):
         for path in ("/queue", f"/queue/{item_id}", "/dashboard", "/audit"):
-            page = who.get(path)
-            assert page.status_code == 200 and BANNER in page.text and "late.ckpt" in page.text, path
+            wait_until(lambda w=who, p=path: _says_off(w.get(p)), 10, 0.3, f"the banner and its reason on {path}")
     dashboard = admin.get("/dashboard").text
     assert "Retry loading the model" in dashboard
     assert "Retry loading the model</button>" not in moderator.get("/dashboard").text  # admins only
@@ -128,4 +142,3 @@ def test_screen_off_is_said_everywhere_and_recovers_without_restart(offline, mar
     assert applied.status_code == 303
     assert "0.90 (applied here)" in admin.get("/dashboard").text
     wait_until(lambda: BANNER not in moderator.get("/queue").text, 10, 0.5, "the banner gone")
-    api.close()
