@@ -22,6 +22,7 @@ from tests.e2e.moderation.mod_helpers import (  # noqa: F401 - close_clients is 
     html_login,
     new_moderator,
 )
+from tests.natskv import kv_keys
 from tests.stack import REPO, Stack, db_fetch, loopback_source
 
 
@@ -95,7 +96,7 @@ async def test_failed_logins_are_throttled_per_client_without_storing_it(stack: 
         assert await throttle.attempt("someone-new", "198.51.100.251") is None
         # The KV holds only HMACs: no address and no name appears in any key.
         for bucket in ("ratelimit_login_client", "ratelimit_login_pair"):
-            keys = await (await nc.jetstream().key_value(bucket)).keys()
+            keys = await kv_keys(nc.jetstream(), bucket)
             assert keys and not any(client in k or "someone" in k for k in keys)
     finally:
         await nc.close()

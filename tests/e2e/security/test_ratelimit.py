@@ -19,6 +19,7 @@ import pytest
 
 from shared.infra import EmbeddedNats, free_port
 from tests.hardening import stream_storage, table_rows
+from tests.natskv import kv_keys
 from tests.stack import REPO, loopback_source, wait_until
 
 pytestmark = pytest.mark.slow
@@ -142,7 +143,7 @@ def _current_key(url: str) -> bytes:
         nc = await nats.connect(url)
         try:
             kv = await nc.jetstream().key_value("ratelimit_keys_submission")
-            names = await kv.keys()
+            names = await kv_keys(nc.jetstream(), "ratelimit_keys_submission")
             return (await kv.get(sorted(names)[-1])).value
         finally:
             await nc.close()
@@ -156,7 +157,7 @@ def _counters(url: str) -> dict[str, int]:
         nc = await nats.connect(url)
         try:
             kv = await nc.jetstream().key_value("ratelimit_submission")
-            return {k: int((await kv.get(k)).value) for k in await kv.keys()}
+            return {k: int((await kv.get(k)).value) for k in await kv_keys(nc.jetstream(), "ratelimit_submission")}
         finally:
             await nc.close()
     return asyncio.run(go())
